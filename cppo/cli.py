@@ -1,0 +1,94 @@
+"""What train.py and play.py share: Isaac Lab-style flags, one-line errors, config assembly."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from typing import Callable
+
+from cppo.config import apply_overrides
+from cppo.errors import CppoError, UsageError
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (plus exit code 2), not a usage dump."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def add_task_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--task", default=None, help="task name (default: CartpoleBalance); --list shows all")
+    parser.add_argument("--algo", default="ppo", help="algorithm: ppo")
+    parser.add_argument("--num_envs", type=int, default=None, help="number of parallel envs (overrides the task default)")
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default: the agent config's)")
+    parser.add_argument("--device", default=None, help="torch/JAX device, e.g. cpu or cuda:0 (default: cuda:0 if available)")
+    parser.add_argument("--experiment_name", default=None, help="log folder under --log_root (default: <task>_<algo>)")
+    parser.add_argument("--load_run", default="", help="run folder name or regex (default: newest run)")
+    parser.add_argument("--checkpoint", default="", help="checkpoint file: path, name or regex (default: newest)")
+    parser.add_argument("--log_root", default="logs", help="root of all logs (default: logs)")
+    parser.add_argument(
+        "--menagerie_dir", "--menagerie-dir", default=None,
+        help="local mujoco_menagerie folder for robot models (or set CPPO_MENAGERIE_DIR)",
+    )
+    parser.add_argument("--list", action="store_true", help="list every task with its backend and algorithms, then exit")
+    parser.add_argument(
+        "overrides", nargs="*", metavar="KEY=VALUE",
+        help="config overrides, e.g. env.num_envs=512 agent.algorithm.learning_rate=3e-4 agent.policy.actor_hidden_dims=64,64",
+    )
+
+
+def default_device() -> str:
+    import torch
+
+    return "cuda:0" if torch.cuda.is_available() else "cpu"
+
+
+def build_configs(args: argparse.Namespace):
+    """Registry defaults ← flags ← key=value overrides. Returns (task, env_cfg, agent_cfg)."""
+    from tasks import DEFAULT_TASK, get_task
+
+    task = get_task(args.task or DEFAULT_TASK)
+    env_cfg, agent_cfg = task.env_cfg(), task.agent_cfg(args.algo)
+    if args.num_envs is not None:
+        env_cfg.num_envs = args.num_envs
+    if args.seed is not None:
+        agent_cfg.seed = args.seed
+    if args.menagerie_dir is not None:
+        env_cfg.menagerie_dir = args.menagerie_dir
+    for flag in ("max_iterations", "experiment_name", "run_name", "logger"):
+        value = getattr(args, flag, None)
+        if value is not None:
+            setattr(agent_cfg, flag, value)
+    apply_overrides({"env": env_cfg, "agent": agent_cfg}, args.overrides)
+    agent_cfg.experiment_name = agent_cfg.experiment_name or f"{task.name}_{args.algo}"
+    env_cfg.seed = agent_cfg.seed
+    if env_cfg.num_envs <= 0:
+        raise UsageError(f"num_envs must be a positive integer, got {env_cfg.num_envs}")
+    return task, env_cfg, agent_cfg
+
+
+def print_task_list() -> None:
+    from tasks import DEFAULT_TASK, REGISTRY
+
+    width = max(len(name) for name in REGISTRY)
+    print(f"{'task':<{width}}  backend     algorithms")
+    for name, spec in sorted(REGISTRY.items()):
+        default = "  (default)" if name == DEFAULT_TASK else ""
+        print(f"{name:<{width}}  {spec.backend:<10}  {','.join(spec.agent_cfgs)}{default}")
+
+
+def run_main(prog: str, main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:
+    """Run a CLI entry point: user errors become one line on stderr and their exit code."""
+    try:
+        return main(argv)
+    except CppoError as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("interrupted; checkpoints written so far are intact", file=sys.stderr)
+        return 130
+    except Exception:  # a bug, not a user error: keep the traceback
+        traceback.print_exc()
+        return 1

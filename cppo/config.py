@@ -1,0 +1,154 @@
+"""Typed training configs and `key=value` overrides.
+
+An agent config holds what rsl_rl's OnPolicyRunner reads (`to_runner_dict()` builds its nested dict) plus
+the run bookkeeping Isaac Lab's scripts keep next to it (seed, max_iterations, experiment name).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+from cppo.errors import UsageError
+
+
+@dataclass
+class PolicyCfg:
+    """Actor and critic MLPs (rsl_rl's MLPModel)."""
+
+    actor_hidden_dims: tuple[int, ...] = (256, 256, 256)
+    critic_hidden_dims: tuple[int, ...] = (256, 256, 256)
+    activation: str = "elu"
+    obs_normalization: bool = True
+    init_noise_std: float = 1.0
+
+
+@dataclass
+class PPOCfg:
+    """rsl_rl PPO hyper-parameters (names and meaning as in rsl_rl.algorithms.PPO)."""
+
+    num_learning_epochs: int = 5
+    num_mini_batches: int = 4
+    clip_param: float = 0.2
+    gamma: float = 0.99
+    lam: float = 0.95
+    value_loss_coef: float = 1.0
+    entropy_coef: float = 0.01
+    learning_rate: float = 1e-3
+    max_grad_norm: float = 1.0
+    use_clipped_value_loss: bool = True
+    schedule: str = "adaptive"
+    desired_kl: float = 0.01
+
+    class_name = "cppo.ppo:PPO"  # not a field: fixed per algorithm
+
+
+@dataclass
+class AgentCfg:
+    """One training run: runner settings, networks and the algorithm."""
+
+    algorithm: PPOCfg = field(default_factory=PPOCfg)
+    policy: PolicyCfg = field(default_factory=PolicyCfg)
+    num_steps_per_env: int = 24
+    max_iterations: int = 300
+    """Total iterations of the run; a resumed run continues up to this same total."""
+    save_interval: int = 50
+    seed: int = 42
+    experiment_name: str = ""
+    run_name: str = ""
+    logger: str = "tensorboard"
+    init_at_random_ep_len: bool = True
+    """Start envs at random points of their episodes, so time-outs do not all land on the same step."""
+
+    def to_runner_dict(self, critic_group: str) -> dict[str, Any]:
+        """The nested dict rsl_rl's OnPolicyRunner expects."""
+        algorithm = dataclasses.asdict(self.algorithm)
+        algorithm.update(class_name=type(self.algorithm).class_name, rnd_cfg=None, symmetry_cfg=None)
+        policy = self.policy
+
+        def model(hidden_dims: tuple[int, ...], distribution: dict | None) -> dict[str, Any]:
+            return {
+                "class_name": "rsl_rl.models:MLPModel",
+                "hidden_dims": list(hidden_dims),
+                "activation": policy.activation,
+                "obs_normalization": policy.obs_normalization,
+                "distribution_cfg": distribution,
+            }
+
+        gaussian = {"class_name": "rsl_rl.modules:GaussianDistribution", "init_std": policy.init_noise_std, "std_type": "scalar"}
+        return {
+            "num_steps_per_env": self.num_steps_per_env,
+            "save_interval": self.save_interval,
+            "obs_groups": {"actor": ["policy"], "critic": [critic_group]},
+            "algorithm": algorithm,
+            "actor": model(policy.actor_hidden_dims, gaussian),
+            "critic": model(policy.critic_hidden_dims, None),
+            "logger": self.logger if self.logger != "wandb" else {"class_name": "WandbLogWriter", "project_name": self.experiment_name},
+            "experiment_name": self.experiment_name,
+            "run_name": self.run_name,
+        }
+
+
+# --- key=value overrides --------------------------------------------------------------------------
+
+
+def field_paths(cfg: Any, prefix: str = "") -> dict[str, tuple[Any, dataclasses.Field]]:
+    """Every leaf field of a nested dataclass, by dotted path → (owning object, field)."""
+    paths = {}
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(value):
+            paths.update(field_paths(value, f"{prefix}{f.name}."))
+        else:
+            paths[f"{prefix}{f.name}"] = (cfg, f)
+    return paths
+
+
+def parse_value(text: str, kind: Any, key: str) -> Any:
+    """Convert `text` to the field's annotated type, or raise a UsageError that names the key."""
+    origin = typing.get_origin(kind)
+    try:
+        if kind is bool:
+            lowered = text.lower()
+            if lowered in ("true", "1", "yes", "on"):
+                return True
+            if lowered in ("false", "0", "no", "off"):
+                return False
+            raise ValueError
+        if kind in (int, float, str):
+            return kind(text)
+        if origin is tuple:
+            item = typing.get_args(kind)[0]
+            parts = [p for p in text.strip("()[] ").split(",") if p.strip()]
+            return tuple(parse_value(p.strip(), item, key) for p in parts)
+        if origin in (typing.Union, types.UnionType):
+            for option in typing.get_args(kind):
+                if option is type(None) and text.lower() in ("none", "null"):
+                    return None
+            return parse_value(text, next(o for o in typing.get_args(kind) if o is not type(None)), key)
+    except (ValueError, StopIteration):
+        pass
+    name = getattr(kind, "__name__", str(kind))
+    raise UsageError(f"bad value for {key}: '{text}' is not a valid {name}")
+
+
+def apply_overrides(roots: dict[str, Any], overrides: list[str]) -> None:
+    """Apply `section.path=value` strings (e.g. `agent.algorithm.learning_rate=3e-4`, `env.num_envs=64`)."""
+    paths = {}
+    for section, cfg in roots.items():
+        paths.update(field_paths(cfg, f"{section}."))
+    for override in overrides:
+        key, sep, text = override.partition("=")
+        if not sep or not key:
+            raise UsageError(f"bad override '{override}': expected key=value, e.g. agent.algorithm.learning_rate=3e-4")
+        if key not in paths:
+            close = difflib.get_close_matches(key, paths, n=3, cutoff=0.6)
+            hint = f"; did you mean {', '.join(close)}?" if close else f"; valid keys start with {', '.join(s + '.' for s in roots)}"
+            raise UsageError(f"unknown config key '{key}'{hint}")
+        owner, f = paths[key]
+        hints = typing.get_type_hints(type(owner))
+        setattr(owner, f.name, parse_value(text, hints[f.name], key))

@@ -1,0 +1,64 @@
+"""Run directories and checkpoints, laid out like rsl_rl / Isaac Lab:
+`<log_root>/<experiment>/<YYYY-MM-DD_HH-MM-SS>[_<run_name>]/model_<iteration>.pt`."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime
+from pathlib import Path
+
+from cppo.errors import CppoError
+
+CHECKPOINT_PATTERN = re.compile(r"model_(\d+)\.pt$")
+
+
+def new_run_dir(log_root: str, experiment: str, run_name: str = "") -> Path:
+    """Create and return a fresh, writable run directory."""
+    stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    path = Path(log_root).expanduser().resolve() / experiment / (f"{stamp}_{run_name}" if run_name else stamp)
+    try:
+        path.mkdir(parents=True, exist_ok=False)
+        probe = path / ".write_test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except FileExistsError:
+        raise CppoError(f"run directory {path} already exists (two runs started in the same second?); retry") from None
+    except OSError as err:
+        raise CppoError(f"cannot write to log directory {path.parent}: {err.strerror}; pass a writable --log_root") from None
+    return path
+
+
+def find_run(log_root: str, experiment: str, load_run: str = "") -> Path:
+    """The newest run of an experiment, or the newest whose name matches the regex `load_run`."""
+    root = Path(log_root).expanduser().resolve() / experiment
+    runs = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    if load_run:
+        runs = [p for p in runs if re.fullmatch(load_run, p.name) or p.name == load_run]
+    if not runs:
+        existing = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+        listing = f"; runs there: {', '.join(existing[-5:])}" if existing else f"; {root} holds no runs"
+        raise CppoError(f"no run {'matching ' + repr(load_run) + ' ' if load_run else ''}in {root}{listing}")
+    return runs[-1]
+
+
+def checkpoints(run_dir: Path) -> list[Path]:
+    """model_<it>.pt files of a run, by iteration."""
+    found = [(int(m.group(1)), p) for p in run_dir.iterdir() if (m := CHECKPOINT_PATTERN.match(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def find_checkpoint(run_dir: Path, checkpoint: str = "") -> Path:
+    """A checkpoint by path, by file name / regex inside the run, or the newest one."""
+    if checkpoint and (os.path.sep in checkpoint or Path(checkpoint).is_file()):
+        path = Path(checkpoint).expanduser()
+        if not path.is_file():
+            raise CppoError(f"checkpoint {path} does not exist")
+        return path
+    found = checkpoints(run_dir)
+    if checkpoint:
+        found = [p for p in found if re.fullmatch(checkpoint, p.name) or p.name == checkpoint]
+    if not found:
+        names = ", ".join(p.name for p in checkpoints(run_dir)[-5:]) or "none"
+        raise CppoError(f"no checkpoint {repr(checkpoint) + ' ' if checkpoint else ''}in {run_dir}; checkpoints there: {names}")
+    return found[-1]

@@ -1,0 +1,16 @@
+"""Simulator backends. Each `make_env` result is an rsl_rl VecEnv that also returns
+extras["final_observations"] (the true last observation of every env that ended this step)."""
+
+from __future__ import annotations
+
+import torch
+from rsl_rl.env import VecEnv
+
+
+def make_env(task, env_cfg, device: str | torch.device) -> VecEnv:
+    """Build the VecEnv of a registered task (`tasks.TaskSpec`) from its (possibly overridden) env config."""
+    if task.backend == "playground":
+        from envs.playground import PlaygroundVecEnv
+
+        return PlaygroundVecEnv(env_cfg, device=device, menagerie_robot=task.menagerie_robot)
+    raise ValueError(f"unknown backend '{task.backend}' for task {task.name}")

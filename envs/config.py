@@ -1,0 +1,25 @@
+"""Typed environment configs. Kept free of simulator imports so the task registry stays cheap to load."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class PlaygroundEnvCfg:
+    """A MuJoCo Playground env driven by `envs.playground.PlaygroundVecEnv`."""
+
+    env_id: str = "CartpoleBalance"
+    num_envs: int = 256
+    episode_length: int = 0
+    """Steps before a time-out; 0 keeps the Playground config's `episode_length`."""
+    impl: str = "jax"
+    """MJX backend: "jax" runs everywhere; "warp" needs the warp-lang package and a GPU to pay off."""
+    full_reset: bool = False
+    """True: every auto-reset calls env.reset (fresh random state). False: reset to each env's cached
+    first state, as Playground's own brax training does (cheaper; the default its published numbers use)."""
+    domain_randomization: bool = True
+    """Use the task's domain randomizer when Playground ships one."""
+    menagerie_dir: str = ""
+    """Folder of mujoco_menagerie robot models; empty: $CPPO_MENAGERIE_DIR, else Playground's own path."""
+    seed: int = 0

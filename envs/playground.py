@@ -1,0 +1,277 @@
+"""rsl_rl VecEnv over a MuJoCo Playground env.
+
+Physics runs in JAX (MJX); learning runs in torch. Each step is one jitted JAX call that steps every
+env, auto-resets the ones that ended, and packs everything rsl_rl needs (observations, the *true final*
+observations, rewards, dones, time-outs, metrics) into a single float32 [num_envs, width] buffer.
+That buffer crosses to torch by DLPack without a copy, and torch sees column views of it: one
+hand-off per step, no host round-trip.
+"""
+
+from __future__ import annotations
+
+import os
+
+# JAX must not grab 75% of the GPU when torch shares it. Set before jax is imported anywhere.
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+
+from pathlib import Path  # noqa: E402
+from typing import Any, Callable, NamedTuple  # noqa: E402
+
+import jax  # noqa: E402
+import jax.numpy as jp  # noqa: E402
+import torch  # noqa: E402
+from rsl_rl.env import VecEnv  # noqa: E402
+from tensordict import TensorDict  # noqa: E402
+
+from cppo.errors import CppoError, UsageError  # noqa: E402
+from envs.config import PlaygroundEnvCfg  # noqa: E402
+
+MENAGERIE_ENV_VAR = "CPPO_MENAGERIE_DIR"
+
+
+class Carry(NamedTuple):
+    """Everything the jitted step threads through time (a pytree of JAX arrays)."""
+
+    state: Any  # batched Playground State
+    first_state: Any  # per-env cached reset state (used when full_reset is False)
+    episode_length: jax.Array  # int32 [num_envs]
+    key: jax.Array
+
+
+def playground_modules():
+    """Import Playground lazily, with a clear message when the extra is not installed."""
+    try:
+        from mujoco_playground import registry
+        from mujoco_playground._src import mjx_env
+    except ImportError as err:
+        raise CppoError(
+            f"MuJoCo Playground is not installed ({err}); install it with: pip install -e '.[playground]'"
+        ) from None
+    return registry, mjx_env
+
+
+def needs_menagerie(env_id: str) -> bool:
+    """dm_control suite envs ship their models; locomotion and manipulation envs read mujoco_menagerie."""
+    registry, _ = playground_modules()
+    from mujoco_playground import dm_control_suite
+
+    return env_id in registry.ALL_ENVS and env_id not in dm_control_suite.ALL_ENVS
+
+
+def use_menagerie(menagerie_dir: str, robot: str | None, env_id: str) -> Path:
+    """Point Playground at a local mujoco_menagerie folder, so it never tries a git clone.
+
+    Order: the explicit directory, then $CPPO_MENAGERIE_DIR, then Playground's own default path.
+    """
+    _, mjx_env = playground_modules()
+    chosen = menagerie_dir or os.environ.get(MENAGERIE_ENV_VAR, "") or str(mjx_env.MENAGERIE_PATH)
+    path = Path(chosen).expanduser().resolve()
+    missing = path if not path.is_dir() else (path / robot if robot and not (path / robot).is_dir() else None)
+    if missing is not None:
+        raise CppoError(
+            f"task {env_id} needs mujoco_menagerie robot models, but '{missing}' does not exist; "
+            f"pass --menagerie_dir DIR (or set {MENAGERIE_ENV_VAR}=DIR) with DIR holding "
+            f"{robot + '/' if robot else 'the robot folders'}"
+        )
+    mjx_env.MENAGERIE_PATH = path  # module attribute read by every Playground robot loader
+    return path
+
+
+def jax_device_for(device: torch.device):
+    """The JAX device that shares memory with a torch device (so DLPack stays zero-copy)."""
+    if device.type == "cpu":
+        return jax.devices("cpu")[0]
+    try:
+        gpus = jax.devices("gpu")
+    except RuntimeError:
+        raise CppoError(
+            f"--device {device} asks for a GPU, but JAX sees none; install jax[cuda12] or use --device cpu"
+        ) from None
+    return gpus[device.index or 0]
+
+
+def batched_env_fns(env, randomizer: Callable | None, key: jax.Array, num_envs: int):
+    """vmapped reset(keys) and step(state, actions); with domain randomization each env gets its own model."""
+    if randomizer is None:
+        return jax.vmap(env.reset), jax.vmap(env.step)
+    models, in_axes = randomizer(env.mjx_model, jax.random.split(key, num_envs))
+    raw_env = env.unwrapped
+
+    def with_model(fn):
+        # Playground has no public hook for a per-env model: swap the private `_mjx_model` during tracing,
+        # exactly as its own BraxDomainRandomizationVmapWrapper does (hence playground is pinned).
+        def call(model, *args):
+            original = raw_env._mjx_model
+            raw_env._mjx_model = model
+            try:
+                return fn(*args)
+            finally:
+                raw_env._mjx_model = original
+
+        return call
+
+    reset = jax.vmap(with_model(env.reset), in_axes=(in_axes, 0))
+    step = jax.vmap(with_model(env.step), in_axes=(in_axes, 0, 0))
+    return (lambda keys: reset(models, keys)), (lambda state, actions: step(models, state, actions))
+
+
+def split_observation(obs) -> dict[str, jax.Array]:
+    """Playground obs → rsl_rl groups: "policy" ← obs or obs["state"]; "critic" ← obs["privileged_state"]."""
+    if not isinstance(obs, dict):
+        return {"policy": obs}
+    groups = {"policy": obs["state"]}
+    if "privileged_state" in obs:
+        groups["critic"] = obs["privileged_state"]
+    return groups
+
+
+def flat(x: jax.Array, num_envs: int) -> jax.Array:
+    return x.reshape(num_envs, -1).astype(jp.float32)
+
+
+def select_where(done: jax.Array, on_done, otherwise):
+    """Per-env choice between two batched pytrees."""
+
+    def pick(a, b):
+        return jp.where(done.reshape(done.shape + (1,) * (a.ndim - 1)), a, b)
+
+    return jax.tree.map(pick, on_done, otherwise)
+
+
+class PlaygroundVecEnv(VecEnv):
+    """A batch of Playground envs as an rsl_rl VecEnv (see module docstring for the data path)."""
+
+    def __init__(self, cfg: PlaygroundEnvCfg, device: str | torch.device = "cpu", menagerie_robot: str | None = None):
+        if cfg.num_envs <= 0:
+            raise UsageError(f"num_envs must be a positive integer, got {cfg.num_envs}")
+        registry, _ = playground_modules()
+        if cfg.env_id not in registry.ALL_ENVS:
+            raise UsageError(f"'{cfg.env_id}' is not a MuJoCo Playground env")
+        if cfg.impl not in ("jax", "warp"):
+            raise UsageError(f"impl must be 'jax' or 'warp', got '{cfg.impl}'")
+        if needs_menagerie(cfg.env_id):
+            use_menagerie(cfg.menagerie_dir, menagerie_robot, cfg.env_id)
+
+        self.cfg = cfg
+        self.device = torch.device(device)
+        self.num_envs = cfg.num_envs
+        jax_device = jax_device_for(self.device)
+        try:
+            env = registry.load(cfg.env_id, config_overrides={"impl": cfg.impl})
+        except ImportError as err:
+            raise CppoError(f"impl='{cfg.impl}' cannot load ({err}); use env.impl=jax") from None
+        self.unwrapped = env
+        self.num_actions = int(env.action_size)
+        self.max_episode_length = int(cfg.episode_length or env._config.episode_length)
+        self.step_dt = float(env.dt)
+
+        with jax.default_device(jax_device):
+            key, randomization_key, reset_key = jax.random.split(jax.random.PRNGKey(cfg.seed), 3)
+            randomizer = registry.get_domain_randomizer(cfg.env_id) if cfg.domain_randomization else None
+            reset_batch, step_batch = batched_env_fns(env, randomizer, randomization_key, cfg.num_envs)
+            state = jax.jit(reset_batch)(jax.random.split(reset_key, cfg.num_envs))
+            episode_length = jp.zeros(cfg.num_envs, dtype=jp.int32)
+            carry = jax.device_put(Carry(state, state, episode_length, key), jax_device)
+        # The jitted step takes and returns the carry as a flat list of arrays: flattening Playground's
+        # dataclass pytree in Python on every call would cost more than the physics of a small env.
+        self._carry_leaves, self._carry_def = jax.tree.flatten(carry)
+
+        groups = split_observation(state.obs)
+        self._obs_widths = {name: flat(x, cfg.num_envs).shape[1] for name, x in groups.items()}
+        self._metric_names = sorted(state.metrics)
+        self._step_fn = jax.jit(
+            self._make_step(reset_batch, step_batch),
+            donate_argnums=() if jax_device.platform == "cpu" else (0,),  # CPU cannot donate buffers
+        )
+        self._obs = self._unpack_obs(torch.from_dlpack(self._pack_obs(groups)))
+
+    # --- the jitted step -----------------------------------------------------------------------------
+
+    def _pack_obs(self, groups: dict[str, jax.Array]) -> jax.Array:
+        return jp.concatenate([flat(groups[name], self.num_envs) for name in self._obs_widths], axis=1)
+
+    def _make_step(self, reset_batch, step_batch):
+        num_envs, max_len, full_reset = self.num_envs, self.max_episode_length, self.cfg.full_reset
+
+        def step(carry_leaves: list[jax.Array], actions: jax.Array) -> tuple[list[jax.Array], jax.Array]:
+            carry: Carry = jax.tree.unflatten(self._carry_def, carry_leaves)
+            stepped = step_batch(carry.state, jp.clip(actions, -1.0, 1.0))
+            episode_length = carry.episode_length + 1
+            terminated = stepped.done > 0
+            time_out = (episode_length >= max_len) & ~terminated
+            done = terminated | time_out
+
+            key, reset_key = jax.random.split(carry.key)
+            if full_reset:
+                fresh = reset_batch(jax.random.split(reset_key, num_envs))
+                next_state = select_where(done, fresh, stepped)
+            else:
+                # Like Playground's brax auto-reset: restore data and obs, keep info (its RNG keeps moving).
+                next_state = stepped.replace(
+                    data=select_where(done, carry.first_state.data, stepped.data),
+                    obs=select_where(done, carry.first_state.obs, stepped.obs),
+                )
+            packed = jp.concatenate(
+                [
+                    self._pack_obs(split_observation(next_state.obs)),
+                    self._pack_obs(split_observation(stepped.obs)),  # true final observation
+                    flat(stepped.reward, num_envs),
+                    flat(done, num_envs),
+                    flat(time_out, num_envs),
+                    *(flat(stepped.metrics[name], num_envs) for name in self._metric_names),
+                ],
+                axis=1,
+            )
+            episode_length = jp.where(done, 0, episode_length)
+            return jax.tree.leaves(Carry(next_state, carry.first_state, episode_length, key)), packed
+
+        return step
+
+    # --- torch side ----------------------------------------------------------------------------------
+
+    def _unpack_obs(self, buffer: torch.Tensor) -> TensorDict:
+        views, start = {}, 0
+        for name, width in self._obs_widths.items():
+            views[name] = buffer[:, start : start + width]
+            start += width
+        return TensorDict(views, batch_size=[self.num_envs], device=self.device)
+
+    def get_observations(self) -> TensorDict:
+        """Current observations; never resets."""
+        return self._obs
+
+    def step(self, actions: torch.Tensor) -> tuple[TensorDict, torch.Tensor, torch.Tensor, dict]:
+        actions_jax = jax.dlpack.from_dlpack(actions.detach().to(self.device, torch.float32).contiguous())
+        self._carry_leaves, packed = self._step_fn(self._carry_leaves, actions_jax)
+        buffer = torch.from_dlpack(packed)
+
+        obs_width = sum(self._obs_widths.values())
+        self._obs = self._unpack_obs(buffer[:, :obs_width])
+        final_obs = self._unpack_obs(buffer[:, obs_width : 2 * obs_width])
+        scalars = buffer[:, 2 * obs_width :]
+        rewards, dones, time_outs = scalars[:, 0], scalars[:, 1], scalars[:, 2]
+        extras = {
+            "time_outs": time_outs,
+            "final_observations": final_obs,
+            "log": {name: scalars[:, 3 + i] for i, name in enumerate(self._metric_names)},
+        }
+        return self._obs, rewards, dones, extras
+
+    @property
+    def carry(self) -> Carry:
+        return jax.tree.unflatten(self._carry_def, self._carry_leaves)
+
+    @property
+    def episode_length_buf(self) -> torch.Tensor:
+        # A copy: with buffer donation (GPU) the JAX array is recycled by the next step.
+        return torch.from_dlpack(self.carry.episode_length).clone()
+
+    @episode_length_buf.setter
+    def episode_length_buf(self, value: torch.Tensor) -> None:
+        # The runner assigns random initial lengths; hand JAX its own copy so torch cannot mutate it.
+        lengths = value.detach().to(self.device, torch.int32).clone().contiguous()
+        carry = self.carry._replace(episode_length=jax.dlpack.from_dlpack(lengths))
+        self._carry_leaves = jax.tree.leaves(carry)
+
+    def close(self) -> None:
+        pass

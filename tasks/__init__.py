@@ -1,0 +1,52 @@
+"""The task registry: task name → simulator backend, env config and default agent config per algorithm.
+
+Each task's defaults live in one place (its module's table); the CLI overrides them field by field.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from cppo.config import AgentCfg
+from cppo.errors import UsageError
+
+DEFAULT_TASK = "CartpoleBalance"
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    name: str
+    backend: str
+    """"playground" (MuJoCo Playground), later "builtin" and "isaaclab"."""
+    env_cfg: Callable[[], Any]
+    agent_cfgs: dict[str, Callable[[], AgentCfg]]
+    """Algorithm name → a fresh default agent config."""
+    menagerie_robot: str | None = None
+    """mujoco_menagerie folder the task's robot lives in (None: the env ships its own model)."""
+
+    def agent_cfg(self, algo: str) -> AgentCfg:
+        if algo not in self.agent_cfgs:
+            raise UsageError(f"unknown algorithm '{algo}' for task {self.name}; choose from: {', '.join(self.agent_cfgs)}")
+        return self.agent_cfgs[algo]()
+
+
+REGISTRY: dict[str, TaskSpec] = {}
+
+
+def register(spec: TaskSpec) -> None:
+    if spec.name in REGISTRY:
+        raise ValueError(f"task {spec.name} registered twice")
+    REGISTRY[spec.name] = spec
+
+
+def get_task(name: str) -> TaskSpec:
+    if name not in REGISTRY:
+        close = difflib.get_close_matches(name, REGISTRY, n=3, cutoff=0.5)
+        hint = f"; closest: {', '.join(close)}" if close else ""
+        raise UsageError(f"unknown task '{name}'{hint} (python train.py --list shows all tasks)")
+    return REGISTRY[name]
+
+
+from tasks import dm_control  # noqa: E402,F401  (registers its tasks)

@@ -1,0 +1,49 @@
+"""MuJoCo Playground's dm_control suite tasks (they ship their own robot models).
+
+Defaults are sized for a CPU: these tasks are cheap, and a laptop or CI should train them in minutes.
+On a GPU raise env.num_envs (Playground's brax baseline uses 2048 envs, unroll 30, γ 0.995).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from cppo.config import AgentCfg, PolicyCfg, PPOCfg
+from envs.config import PlaygroundEnvCfg
+from tasks import TaskSpec, register
+
+# Playground 0.2.0's dm_control_suite.ALL_ENVS (a test checks this list against the installed package).
+DM_CONTROL_TASKS = (
+    "AcrobotSwingup", "AcrobotSwingupSparse", "BallInCup", "CartpoleBalance", "CartpoleBalanceSparse",
+    "CartpoleSwingup", "CartpoleSwingupSparse", "CheetahRun", "FingerSpin", "FingerTurnEasy",
+    "FingerTurnHard", "FishSwim", "HopperHop", "HopperStand", "HumanoidRun", "HumanoidStand",
+    "HumanoidWalk", "PendulumSwingup", "PointMass", "ReacherEasy", "ReacherHard", "SwimmerSwimmer6",
+    "WalkerRun", "WalkerStand", "WalkerWalk",
+)  # fmt: skip
+
+# Per-task departures from the shared defaults below (the one place a task's numbers live).
+OVERRIDES: dict[str, dict] = {
+    "CartpoleBalance": {"max_iterations": 150},
+    "CartpoleBalanceSparse": {"max_iterations": 150},
+}
+
+
+def env_cfg(name: str) -> PlaygroundEnvCfg:
+    return PlaygroundEnvCfg(env_id=name, num_envs=256)
+
+
+def ppo_cfg(name: str) -> AgentCfg:
+    cfg = AgentCfg(
+        algorithm=PPOCfg(gamma=0.99, lam=0.95, learning_rate=1e-3, entropy_coef=0.005, num_mini_batches=4),
+        policy=PolicyCfg(actor_hidden_dims=(128, 128), critic_hidden_dims=(256, 256), init_noise_std=1.0),
+        num_steps_per_env=32,
+        max_iterations=500,
+        save_interval=50,
+    )
+    for key, value in OVERRIDES.get(name, {}).items():
+        setattr(cfg, key, value)
+    return cfg
+
+
+for _name in DM_CONTROL_TASKS:
+    register(TaskSpec(_name, "playground", partial(env_cfg, _name), {"ppo": partial(ppo_cfg, _name)}))

@@ -1,0 +1,95 @@
+"""Train a policy on a registered task: `python train.py --task CartpoleBalance --algo ppo`.
+
+Flags follow Isaac Lab's scripts; any config field can be overridden with key=value
+(e.g. `agent.algorithm.learning_rate=3e-4 env.num_envs=512`). Logs go to
+<log_root>/<experiment>/<YYYY-MM-DD_HH-MM-SS>[_<run_name>]/.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import sys
+
+from cppo.cli import Parser, add_task_flags, build_configs, default_device, print_task_list, run_main
+from cppo.errors import UsageError
+
+
+def parse_args(argv: list[str] | None):
+    parser = Parser(prog="train.py", description=__doc__.splitlines()[0])
+    add_task_flags(parser)
+    parser.add_argument("--max_iterations", type=int, default=None, help="total training iterations")
+    parser.add_argument("--run_name", default=None, help="suffix of the run folder name")
+    parser.add_argument("--resume", action="store_true", help="continue the newest run (or --load_run/--checkpoint) in place")
+    parser.add_argument("--logger", default=None, choices=["tensorboard", "wandb"], help="default: tensorboard")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.list:
+        print_task_list()
+        return 0
+    task, env_cfg, agent_cfg = build_configs(args)
+    if agent_cfg.max_iterations <= 0:
+        raise UsageError(f"max_iterations must be positive, got {agent_cfg.max_iterations}")
+    if agent_cfg.logger == "wandb":
+        try:
+            import wandb  # noqa: F401
+        except ImportError:
+            raise UsageError("--logger wandb needs the wandb package: pip install wandb") from None
+
+    import numpy as np
+    import torch
+    import yaml
+
+    from cppo.runner import Runner
+    from cppo.runs import find_checkpoint, find_run, new_run_dir
+    from envs import make_env
+
+    device = args.device or default_device()
+    # Fail on the log directory before spending a minute on JIT compilation.
+    if args.resume:
+        run_dir = find_run(args.log_root, agent_cfg.experiment_name, args.load_run)
+        checkpoint = find_checkpoint(run_dir, args.checkpoint)
+    else:
+        run_dir, checkpoint = new_run_dir(args.log_root, agent_cfg.experiment_name, agent_cfg.run_name), None
+    print(f"[cppo] task {task.name} ({task.backend}), algo {args.algo}, {env_cfg.num_envs} envs on {device}")
+    print(f"[cppo] logging to {run_dir}")
+
+    random.seed(agent_cfg.seed)
+    np.random.seed(agent_cfg.seed)
+    torch.manual_seed(agent_cfg.seed)
+    env = make_env(task, env_cfg, device)
+
+    params = run_dir / "params"
+    params.mkdir(exist_ok=True)
+    for name, cfg in (("env", env_cfg), ("agent", agent_cfg)):
+        (params / f"{name}.yaml").write_text(yaml.safe_dump(to_plain(dataclasses.asdict(cfg)), sort_keys=False))
+
+    critic_group = "critic" if "critic" in env.get_observations().keys() else "policy"
+    runner = Runner(env, agent_cfg.to_runner_dict(critic_group), log_dir=str(run_dir), device=device)
+    runner.add_git_repo_to_log(__file__)
+    if checkpoint is not None:
+        print(f"[cppo] resuming from {checkpoint}")
+        runner.load(str(checkpoint))
+    remaining = agent_cfg.max_iterations - runner.current_learning_iteration
+    if remaining <= 0:
+        print(f"[cppo] run already has {runner.current_learning_iteration} of {agent_cfg.max_iterations} iterations; nothing to do")
+        return 0
+    runner.learn(remaining, init_at_random_ep_len=agent_cfg.init_at_random_ep_len and checkpoint is None)
+    env.close()
+    return 0
+
+
+def to_plain(value):
+    """Tuples → lists, so the YAML stays readable by any tool (yaml.safe_load)."""
+    if isinstance(value, dict):
+        return {k: to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    return value
+
+
+if __name__ == "__main__":
+    sys.exit(run_main("train.py", main))
