@@ -242,8 +242,8 @@ class PlaygroundVecEnv(VecEnv):
 
     def step(self, actions: torch.Tensor) -> tuple[TensorDict, torch.Tensor, torch.Tensor, dict]:
         actions_jax = jax.dlpack.from_dlpack(actions.detach().to(self.device, torch.float32).contiguous())
-        self._carry_leaves, packed = self._step_fn(self._carry_leaves, actions_jax)
-        buffer = torch.from_dlpack(packed)
+        self._carry_leaves, self._packed = self._step_fn(self._carry_leaves, actions_jax)
+        buffer = torch.from_dlpack(self._packed)  # a view of the JAX buffer, no copy
 
         obs_width = sum(self._obs_widths.values())
         self._obs = self._unpack_obs(buffer[:, :obs_width])
