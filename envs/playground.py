@@ -33,7 +33,6 @@ class Carry(NamedTuple):
     """Everything the jitted step threads through time (a pytree of JAX arrays)."""
 
     state: Any  # batched Playground State
-    first_state: Any  # per-env cached reset state (used when full_reset is False)
     episode_length: jax.Array  # int32 [num_envs]
     key: jax.Array
 
@@ -171,10 +170,13 @@ class PlaygroundVecEnv(VecEnv):
             reset_batch, step_batch = batched_env_fns(env, randomizer, randomization_key, cfg.num_envs)
             state = jax.jit(reset_batch)(jax.random.split(reset_key, cfg.num_envs))
             episode_length = jp.zeros(cfg.num_envs, dtype=jp.int32)
-            carry = jax.device_put(Carry(state, state, episode_length, key), jax_device)
+            carry = jax.device_put(Carry(state, episode_length, key), jax_device)
         # The jitted step takes and returns the carry as a flat list of arrays: flattening Playground's
         # dataclass pytree in Python on every call would cost more than the physics of a small env.
         self._carry_leaves, self._carry_def = jax.tree.flatten(carry)
+        # Each env's first state, the auto-reset target when full_reset is False. An input, never an
+        # output of the step: returning it would copy it every step.
+        self._first_leaves, self._first_def = jax.tree.flatten(carry.state)
 
         groups = split_observation(state.obs)
         self._obs_widths = {name: flat(x, cfg.num_envs).shape[1] for name, x in groups.items()}
@@ -193,8 +195,9 @@ class PlaygroundVecEnv(VecEnv):
     def _make_step(self, reset_batch, step_batch):
         num_envs, max_len, full_reset = self.num_envs, self.max_episode_length, self.cfg.full_reset
 
-        def step(carry_leaves: list[jax.Array], actions: jax.Array) -> tuple[list[jax.Array], jax.Array]:
+        def step(carry_leaves: list, first_leaves: list, actions: jax.Array) -> tuple[list, jax.Array]:
             carry: Carry = jax.tree.unflatten(self._carry_def, carry_leaves)
+            first_state = jax.tree.unflatten(self._first_def, first_leaves)
             stepped = step_batch(carry.state, jp.clip(actions, -1.0, 1.0))
             episode_length = carry.episode_length + 1
             terminated = stepped.done > 0
@@ -208,8 +211,8 @@ class PlaygroundVecEnv(VecEnv):
             else:
                 # Like Playground's brax auto-reset: restore data and obs, keep info (its RNG keeps moving).
                 next_state = stepped.replace(
-                    data=select_where(done, carry.first_state.data, stepped.data),
-                    obs=select_where(done, carry.first_state.obs, stepped.obs),
+                    data=select_where(done, first_state.data, stepped.data),
+                    obs=select_where(done, first_state.obs, stepped.obs),
                 )
             packed = jp.concatenate(
                 [
@@ -223,7 +226,7 @@ class PlaygroundVecEnv(VecEnv):
                 axis=1,
             )
             episode_length = jp.where(done, 0, episode_length)
-            return jax.tree.leaves(Carry(next_state, carry.first_state, episode_length, key)), packed
+            return jax.tree.leaves(Carry(next_state, episode_length, key)), packed
 
         return step
 
@@ -242,7 +245,7 @@ class PlaygroundVecEnv(VecEnv):
 
     def step(self, actions: torch.Tensor) -> tuple[TensorDict, torch.Tensor, torch.Tensor, dict]:
         actions_jax = jax.dlpack.from_dlpack(actions.detach().to(self.device, torch.float32).contiguous())
-        self._carry_leaves, self._packed = self._step_fn(self._carry_leaves, actions_jax)
+        self._carry_leaves, self._packed = self._step_fn(self._carry_leaves, self._first_leaves, actions_jax)
         buffer = torch.from_dlpack(self._packed)  # a view of the JAX buffer, no copy
 
         obs_width = sum(self._obs_widths.values())
