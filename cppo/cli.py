@@ -20,7 +20,7 @@ class Parser(argparse.ArgumentParser):
 
 def add_task_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task", default=None, help="task name (default: CartpoleBalance); --list shows all")
-    parser.add_argument("--algo", default="ppo", help="algorithm: ppo")
+    parser.add_argument("--algo", default="ppo", help="algorithm: ppo (Gaussian, rsl_rl) or cppo (flow policy, conditional PPO)")
     parser.add_argument("--num_envs", type=int, default=None, help="number of parallel envs (overrides the task default)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: the agent config's)")
     parser.add_argument("--device", default=None, help="torch/JAX device, e.g. cpu or cuda:0 (default: cuda:0 if available)")

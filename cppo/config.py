@@ -11,7 +11,7 @@ import difflib
 import types
 import typing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from cppo.errors import UsageError
 
@@ -44,7 +44,69 @@ class PPOCfg:
     schedule: str = "adaptive"
     desired_kl: float = 0.01
 
-    class_name = "cppo.ppo:PPO"  # not a field: fixed per algorithm
+    class_name: ClassVar[str] = "cppo.ppo:PPO"
+
+    def actor_cfg(self, policy: PolicyCfg) -> dict[str, Any]:
+        """rsl_rl's MLPModel with a Gaussian head."""
+        return {
+            "class_name": "rsl_rl.models:MLPModel",
+            "hidden_dims": list(policy.actor_hidden_dims),
+            "activation": policy.activation,
+            "obs_normalization": policy.obs_normalization,
+            "distribution_cfg": {"class_name": "rsl_rl.modules:GaussianDistribution", "init_std": policy.init_noise_std, "std_type": "scalar"},
+        }
+
+    def algorithm_cfg(self) -> dict[str, Any]:
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in self.actor_fields()}
+        return {"class_name": self.class_name, **fields, "rnd_cfg": None, "symmetry_cfg": None}
+
+    def actor_fields(self) -> tuple[str, ...]:
+        """Fields that configure the actor network rather than the algorithm."""
+        return ()
+
+
+@dataclass
+class CPPOCfg(PPOCfg):
+    """CPPO: PPO's fields (applied to the Gaussian kernel) plus the switches of cppo.md.
+
+    Defaults follow cppo.md's corrected loop (reset Δ, distill the kernel mean on the stored ε, hard-copy
+    reference); docs/algorithm.md explains each choice.
+    """
+
+    # actor network (cppo/flow_policy.py)
+    flow_steps: int = 8
+    integrator: str = "euler"
+    kernel_hidden_dims: tuple[int, ...] = (128, 128)
+    min_std: float = 0.02
+    max_std: float = 2.0
+    state_dependent_std: bool = False
+    action_limit: float = 1.0
+    # algorithm switches (cppo/cppo.py)
+    reference_ema: float = 0.0
+    reset_kernel: bool = True
+    distill_target: str = "mean"
+    distill_noise: str = "coupled"
+    score_coef: float = 0.0
+    score_form: str = "langevin"
+    distill_epochs: int = 5
+    distill_mini_batches: int = 4
+    flow_learning_rate: float = 1e-3
+    fit_error_samples: int = 512
+
+    class_name: ClassVar[str] = "cppo.cppo:CPPO"
+
+    def actor_fields(self) -> tuple[str, ...]:
+        return ("flow_steps", "integrator", "kernel_hidden_dims", "min_std", "max_std", "state_dependent_std", "action_limit")
+
+    def actor_cfg(self, policy: PolicyCfg) -> dict[str, Any]:
+        return {
+            "class_name": "cppo.flow_policy:FlowPolicy",
+            "hidden_dims": list(policy.actor_hidden_dims),
+            "activation": policy.activation,
+            "obs_normalization": policy.obs_normalization,
+            "init_std": policy.init_noise_std,
+            **{name: getattr(self, name) for name in self.actor_fields()},
+        }
 
 
 @dataclass
@@ -66,27 +128,20 @@ class AgentCfg:
 
     def to_runner_dict(self, critic_group: str) -> dict[str, Any]:
         """The nested dict rsl_rl's OnPolicyRunner expects."""
-        algorithm = dataclasses.asdict(self.algorithm)
-        algorithm.update(class_name=type(self.algorithm).class_name, rnd_cfg=None, symmetry_cfg=None)
         policy = self.policy
-
-        def model(hidden_dims: tuple[int, ...], distribution: dict | None) -> dict[str, Any]:
-            return {
-                "class_name": "rsl_rl.models:MLPModel",
-                "hidden_dims": list(hidden_dims),
-                "activation": policy.activation,
-                "obs_normalization": policy.obs_normalization,
-                "distribution_cfg": distribution,
-            }
-
-        gaussian = {"class_name": "rsl_rl.modules:GaussianDistribution", "init_std": policy.init_noise_std, "std_type": "scalar"}
+        critic = {
+            "class_name": "rsl_rl.models:MLPModel",
+            "hidden_dims": list(policy.critic_hidden_dims),
+            "activation": policy.activation,
+            "obs_normalization": policy.obs_normalization,
+        }
         return {
             "num_steps_per_env": self.num_steps_per_env,
             "save_interval": self.save_interval,
             "obs_groups": {"actor": ["policy"], "critic": [critic_group]},
-            "algorithm": algorithm,
-            "actor": model(policy.actor_hidden_dims, gaussian),
-            "critic": model(policy.critic_hidden_dims, None),
+            "algorithm": self.algorithm.algorithm_cfg(),
+            "actor": self.algorithm.actor_cfg(policy),
+            "critic": critic,
             "logger": self.logger if self.logger != "wandb" else {"class_name": "WandbLogWriter", "project_name": self.experiment_name},
             "experiment_name": self.experiment_name,
             "run_name": self.run_name,

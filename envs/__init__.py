@@ -13,4 +13,8 @@ def make_env(task, env_cfg, device: str | torch.device) -> VecEnv:
         from envs.playground import PlaygroundVecEnv
 
         return PlaygroundVecEnv(env_cfg, device=device, menagerie_robot=task.menagerie_robot)
+    if task.backend == "builtin":
+        from envs.multigoal import MultiGoalEnv
+
+        return MultiGoalEnv(env_cfg, device=device)
     raise ValueError(f"unknown backend '{task.backend}' for task {task.name}")

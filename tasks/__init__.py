@@ -19,7 +19,7 @@ DEFAULT_TASK = "CartpoleBalance"
 class TaskSpec:
     name: str
     backend: str
-    """"playground" (MuJoCo Playground), later "builtin" and "isaaclab"."""
+    """"playground" (MuJoCo Playground) or "builtin" (small torch envs in envs/)."""
     env_cfg: Callable[[], Any]
     agent_cfgs: dict[str, Callable[[], AgentCfg]]
     """Algorithm name → a fresh default agent config."""
@@ -49,4 +49,4 @@ def get_task(name: str) -> TaskSpec:
     return REGISTRY[name]
 
 
-from tasks import dm_control  # noqa: E402,F401  (registers its tasks)
+from tasks import builtin, dm_control  # noqa: E402,F401  (they register their tasks)

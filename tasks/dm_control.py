@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from cppo.config import AgentCfg, PolicyCfg, PPOCfg
+from cppo.config import AgentCfg, CPPOCfg, PolicyCfg, PPOCfg
 from envs.config import PlaygroundEnvCfg
 from tasks import TaskSpec, register
 
@@ -45,5 +45,13 @@ def ppo_cfg(name: str) -> AgentCfg:
     return cfg
 
 
+def cppo_cfg(name: str) -> AgentCfg:
+    """Same rollout size and critic as PPO; the flow takes the actor's network size."""
+    cfg = ppo_cfg(name)
+    cfg.algorithm = CPPOCfg(gamma=0.99, lam=0.95, learning_rate=1e-3, entropy_coef=0.005, num_mini_batches=4)
+    return cfg
+
+
 for _name in DM_CONTROL_TASKS:
-    register(TaskSpec(_name, "playground", partial(env_cfg, _name), {"ppo": partial(ppo_cfg, _name)}))
+    agents = {"ppo": partial(ppo_cfg, _name), "cppo": partial(cppo_cfg, _name)}
+    register(TaskSpec(_name, "playground", partial(env_cfg, _name), agents))

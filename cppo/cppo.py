@@ -1,0 +1,240 @@
+"""Conditional PPO (Liu, Yang, Chen 2026), as specified in ../shared/docs/cppo.md ("One iteration").
+
+Per iteration:
+ 1. rollout   a0 = ODE-solve φ_ref from ε (K steps); a ~ N(μ_θ(s, a0), σ_θ²)             → act()
+ 2. returns   GAE; time-outs bootstrap from V(true final obs)         → PPO.process_env_step/compute_returns
+ 3. PPO on the kernel θ and critic ψ with the *conditional* ratio
+              r = N(a; μ_θ(s,a0), σ_θ²) / p_old(a | s, a0)                                → update()
+ 4. distill   flow matching of φ onto a* = clip(μ_θ(s, a0)) paired with the stored ε      → distill()
+ 5. reference φ_ref ← τ_ema·φ_ref + (1 − τ_ema)·φ, and Δ ← 0                              → update()
+
+It subclasses our PPO (itself rsl_rl's PPO), so the runner, storage, GAE, time-out bootstrapping,
+normalization and multi-GPU plumbing are rsl_rl's. The rollout storage keeps the kernel's conditional
+distribution in its `distribution_params` slot: (μ_old, σ_old, a0, ε).
+"""
+
+from __future__ import annotations
+
+from itertools import chain
+
+import torch
+import torch.nn as nn
+from rsl_rl.env import VecEnv
+from rsl_rl.storage import RolloutStorage
+from rsl_rl.utils import reduce_gradients_in_buckets, resolve_class, resolve_obs_groups
+from tensordict import TensorDict
+
+from cppo.flow import energy_distance, flow_matching_loss
+from cppo.flow_policy import FlowPolicy
+from cppo.kernel import gaussian_entropy, gaussian_kl, gaussian_log_prob
+from cppo.ppo import PPO
+
+
+class CPPO(PPO):
+    actor: FlowPolicy
+
+    def __init__(
+        self,
+        actor: FlowPolicy,
+        critic: nn.Module,
+        storage: RolloutStorage,
+        *,
+        reference_ema: float = 0.0,
+        reset_kernel: bool = True,
+        distill_target: str = "mean",
+        distill_noise: str = "coupled",
+        score_coef: float = 0.0,
+        score_form: str = "langevin",
+        distill_epochs: int = 5,
+        distill_mini_batches: int = 4,
+        flow_learning_rate: float = 1e-3,
+        fit_error_samples: int = 512,
+        **ppo_kwargs,
+    ):
+        if distill_target not in ("mean", "sample") or distill_noise not in ("coupled", "independent"):
+            raise ValueError(f"distill_target must be mean|sample and distill_noise coupled|independent, got {distill_target}, {distill_noise}")
+        if score_form not in ("langevin", "sigma_invariant"):
+            raise ValueError(f"score_form must be langevin|sigma_invariant, got {score_form}")
+        super().__init__(actor, critic, storage, **ppo_kwargs)
+        self.reference_ema, self.reset_kernel = reference_ema, reset_kernel
+        self.distill_target, self.distill_noise = distill_target, distill_noise
+        self.score_coef, self.score_form = score_coef, score_form
+        self.distill_epochs, self.distill_mini_batches = distill_epochs, distill_mini_batches
+        self.fit_error_samples = fit_error_samples
+        # PPO steps the kernel θ and the critic ψ; distillation steps the flow φ with its own Adam.
+        self.optimizer = torch.optim.Adam(chain(actor.kernel.parameters(), critic.parameters()), lr=self.learning_rate)
+        self.flow_optimizer = torch.optim.Adam(actor.flow.parameters(), lr=flow_learning_rate)
+
+    # --- 1. rollout ----------------------------------------------------------------------------------
+
+    def act(self, obs: TensorDict) -> torch.Tensor:
+        s = self.actor.observation(obs)
+        noise = torch.randn(s.shape[0], self.actor.num_actions, device=s.device)
+        a0 = self.actor.sample_reference(s, noise)
+        mean, std = self.actor.kernel(s, a0)
+        actions = mean + std * torch.randn_like(mean)
+        self.transition.actions = actions
+        self.transition.actions_log_prob = gaussian_log_prob(actions, mean, std)
+        self.transition.distribution_params = (mean, std, a0, noise)
+        self.transition.values = self.critic(obs)
+        self.transition.observations = obs
+        return actions
+
+    # --- 3. conditional PPO, 4. distillation, 5. reference update -------------------------------------
+
+    def update(self) -> dict[str, float]:
+        totals: dict[str, float] = {}
+        for batch in self.storage.mini_batch_generator(self.num_mini_batches, self.num_learning_epochs):
+            for key, value in self.ppo_step(batch).items():
+                totals[key] = totals.get(key, 0.0) + value
+        losses = {key: value / (self.num_learning_epochs * self.num_mini_batches) for key, value in totals.items()}
+
+        losses.update(self.distill())
+        if self.reset_kernel:
+            # Adam's moments are kept on purpose: the improvement direction persists across iterations, and
+            # restarting them made CPPO learn CartpoleBalance about twice as slowly (see docs/algorithm.md).
+            self.actor.kernel.reset_residual()
+        self.actor.update_reference(self.reference_ema)
+
+        observations = self.storage.observations.flatten(0, 1)
+        self.actor.update_normalization(observations)
+        self.critic.update_normalization(observations)
+        self.actor.kernel.a0_normalizer.update(self.storage.distribution_params[2].flatten(0, 1))
+        self.storage.clear()
+        return losses
+
+    def ppo_step(self, batch: RolloutStorage.Batch) -> dict[str, float]:
+        mean_old, std_old, a0, _ = batch.old_distribution_params
+        s = self.actor.observation(batch.observations)
+        mean, std = self.actor.kernel(s, a0)
+        log_prob = gaussian_log_prob(batch.actions, mean, std)
+        entropy = gaussian_entropy(std).mean()
+        kl = gaussian_kl(mean_old, std_old, mean, std).mean()  # conditional KL: an upper bound of the true one
+        self.adapt_learning_rate(kl.detach())
+
+        # Conditional clipped surrogate: the ratio of the kernel densities given the stored a0.
+        advantages = batch.advantages.squeeze(-1)
+        ratio = torch.exp(log_prob - batch.old_actions_log_prob.squeeze(-1))
+        surrogate = -torch.min(ratio * advantages, ratio.clamp(1 - self.clip_param, 1 + self.clip_param) * advantages).mean()
+
+        values = self.critic(batch.observations)
+        if self.use_clipped_value_loss:
+            clipped = batch.values + (values - batch.values).clamp(-self.clip_param, self.clip_param)
+            value_loss = torch.max((values - batch.returns).pow(2), (clipped - batch.returns).pow(2)).mean()
+        else:
+            value_loss = (values - batch.returns).pow(2).mean()
+
+        score = self.score_loss(mean, std, a0)
+        loss = surrogate + self.value_loss_coef * value_loss - self.entropy_coef * entropy + self.score_coef * score
+        self.optimizer.zero_grad()
+        loss.backward()
+        if self.is_multi_gpu:
+            reduce_gradients_in_buckets(chain(self.actor.kernel.parameters(), self.critic.parameters()), self.gpu_world_size, self.grad_reduce_bucket_mb)
+        nn.utils.clip_grad_norm_(self.actor.kernel.parameters(), self.max_grad_norm)
+        nn.utils.clip_grad_norm_(self.critic.parameters(), self.max_grad_norm)
+        self.optimizer.step()
+        return {
+            "surrogate": surrogate.item(),
+            "value": value_loss.item(),
+            "entropy": entropy.item(),
+            "score": score.item(),
+            "conditional_kl": kl.item(),
+            "residual_norm": (mean - a0).norm(dim=-1).mean().item(),
+        }
+
+    def score_loss(self, mean: torch.Tensor, std: torch.Tensor, a0: torch.Tensor) -> torch.Tensor:
+        """Langevin anchor: one step of size σ² toward N(0, I) is N((1 − σ²/2)·a0, σ²) (σ stop-gradient)."""
+        variance = std.detach().pow(2)
+        squared = (mean - (1 - variance / 2) * a0).pow(2)
+        if self.score_form == "sigma_invariant":
+            squared = squared / (2 * variance)
+        return squared.sum(-1).mean()
+
+    def adapt_learning_rate(self, kl: torch.Tensor) -> None:
+        """rsl_rl's adaptive rule on the conditional KL (it bounds the marginal KL from above)."""
+        if self.desired_kl is None or self.schedule != "adaptive":
+            return
+        if self.is_multi_gpu:
+            torch.distributed.all_reduce(kl, op=torch.distributed.ReduceOp.SUM)
+            kl = kl / self.gpu_world_size
+        kl_value = kl.item()
+        if kl_value > self.desired_kl * 2.0:
+            self.learning_rate = max(1e-5, self.learning_rate / 1.5)
+        elif 0.0 < kl_value < self.desired_kl / 2.0:
+            self.learning_rate = min(1e-2, self.learning_rate * 1.5)
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.learning_rate
+
+    def distill(self) -> dict[str, float]:
+        """Flow matching of φ onto the updated composite policy, on the stored (s, ε, a0)."""
+        s = self.actor.observation(self.storage.observations.flatten(0, 1))
+        mean_old, std_old, a0, noise = (p.flatten(0, 1) for p in self.storage.distribution_params)
+        with torch.no_grad():
+            mean, std = self.actor.kernel(s, a0)
+            target = mean if self.distill_target == "mean" else mean + std * torch.randn_like(mean)
+            target = self.actor.clip(target)
+            if self.distill_noise == "independent":
+                noise = torch.randn_like(noise)
+
+        total, count = 0.0, 0
+        batch_size = s.shape[0] // self.distill_mini_batches
+        for _ in range(self.distill_epochs):
+            order = torch.randperm(s.shape[0], device=s.device)
+            for i in range(self.distill_mini_batches):
+                idx = order[i * batch_size : (i + 1) * batch_size]
+                loss = flow_matching_loss(self.actor.flow, s[idx], noise[idx], target[idx])
+                self.flow_optimizer.zero_grad()
+                loss.backward()
+                if self.is_multi_gpu:
+                    reduce_gradients_in_buckets(self.actor.flow.parameters(), self.gpu_world_size, self.grad_reduce_bucket_mb)
+                nn.utils.clip_grad_norm_(self.actor.flow.parameters(), self.max_grad_norm)
+                self.flow_optimizer.step()
+                total, count = total + loss.item(), count + 1
+        return {"flow_matching": total / max(count, 1), **self.fit_error(s)}
+
+    @torch.no_grad()
+    def fit_error(self, s: torch.Tensor) -> dict[str, float]:
+        """Energy distance between flow samples and composite (target) samples on the same states, next to
+        the floor: the distance between two independent target samples. The FM loss is not a fit error."""
+        idx = torch.randperm(s.shape[0], device=s.device)[: self.fit_error_samples]
+        s = s[idx]
+
+        def composite() -> torch.Tensor:
+            a0 = self.actor.sample_reference(s, torch.randn(s.shape[0], self.actor.num_actions, device=s.device))
+            mean, std = self.actor.kernel(s, a0)
+            target = mean if self.distill_target == "mean" else mean + std * torch.randn_like(mean)
+            return self.actor.clip(target)
+
+        flow = self.actor.sample_flow(s, torch.randn(s.shape[0], self.actor.num_actions, device=s.device))
+        first = composite()
+        return {
+            "flow_fit_error": energy_distance(flow, first).item(),
+            "flow_fit_floor": energy_distance(composite(), first).item(),
+        }
+
+    # --- checkpoints -----------------------------------------------------------------------------------
+
+    def save(self) -> dict:
+        saved = super().save()
+        saved["flow_optimizer_state_dict"] = self.flow_optimizer.state_dict()
+        return saved
+
+    def load(self, loaded_dict: dict, load_cfg: dict | None, strict: bool) -> bool:
+        resumed = super().load(loaded_dict, load_cfg, strict)
+        if (load_cfg is None or load_cfg.get("optimizer")) and "flow_optimizer_state_dict" in loaded_dict:
+            self.flow_optimizer.load_state_dict(loaded_dict["flow_optimizer_state_dict"])
+        return resumed
+
+    @staticmethod
+    def construct_algorithm(obs: TensorDict, env: VecEnv, cfg: dict, device: str) -> CPPO:
+        alg_class, alg_cfg = resolve_class(cfg["algorithm"])
+        actor_class, actor_cfg = resolve_class(cfg["actor"])
+        critic_class, critic_cfg = resolve_class(cfg["critic"])
+        cfg["obs_groups"] = resolve_obs_groups(obs, cfg["obs_groups"], ["actor", "critic"])
+        for unused in ("rnd_cfg", "symmetry_cfg"):
+            if alg_cfg.pop(unused, None) is not None:
+                raise ValueError(f"CPPO does not support {unused}")
+        actor = actor_class(obs, cfg["obs_groups"], env.num_actions, **actor_cfg).to(device)
+        critic = critic_class(obs, cfg["obs_groups"], "critic", 1, **critic_cfg).to(device)
+        storage = RolloutStorage("rl", env.num_envs, cfg["num_steps_per_env"], obs, [env.num_actions], device)
+        return alg_class(actor, critic, storage, device=device, multi_gpu_cfg=cfg["multi_gpu"], **alg_cfg)

@@ -1,0 +1,88 @@
+"""The flow policy: a velocity field v_φ(s, x, τ) and the K-step ODE sampler that turns noise into actions.
+
+Shared by every flow algorithm (CPPO, DIPOLE). cppo.md, "Networks": an MLP on [normalized obs, x,
+embedding of τ ∈ [0, 1]], output layer initialized to zero, so the first policy is a0 = ε ~ N(0, I).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+from rsl_rl.utils import resolve_nn_activation
+
+INTEGRATORS = ("euler", "midpoint")
+
+
+def time_features(tau: torch.Tensor, num_frequencies: int = 4) -> torch.Tensor:
+    """[τ, sin(2^k π τ), cos(2^k π τ)] for k < num_frequencies; tau has shape [..., 1]."""
+    freqs = math.pi * 2.0 ** torch.arange(num_frequencies, device=tau.device, dtype=tau.dtype)
+    angles = tau * freqs
+    return torch.cat([tau, torch.sin(angles), torch.cos(angles)], dim=-1)
+
+
+def mlp(in_dim: int, hidden_dims: tuple[int, ...] | list[int], out_dim: int, activation: str) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for width in hidden_dims:
+        layers += [nn.Linear(in_dim, width), resolve_nn_activation(activation)]
+        in_dim = width
+    layers.append(nn.Linear(in_dim, out_dim))
+    return nn.Sequential(*layers)
+
+
+def zero_output_layer(net: nn.Sequential) -> None:
+    nn.init.zeros_(net[-1].weight)
+    nn.init.zeros_(net[-1].bias)
+
+
+class FlowVelocity(nn.Module):
+    """v_φ(s, x, τ). The first layer is split so the observation part is computed once per sample, not once
+    per ODE step: W·[s, x, τ] = W_s·s + W_x·x + W_τ·τ."""
+
+    def __init__(self, obs_dim: int, action_dim: int, hidden_dims, activation: str = "elu", num_frequencies: int = 4):
+        super().__init__()
+        self.num_frequencies = num_frequencies
+        width = hidden_dims[0]
+        self.obs_in = nn.Linear(obs_dim, width)
+        self.x_in = nn.Linear(action_dim, width, bias=False)
+        self.tau_in = nn.Linear(1 + 2 * num_frequencies, width, bias=False)
+        self.body = nn.Sequential(resolve_nn_activation(activation), mlp(width, hidden_dims[1:], action_dim, activation))
+        zero_output_layer(self.body[-1])
+
+    def encode(self, obs: torch.Tensor) -> torch.Tensor:
+        """The observation's share of the first layer (reused across the K steps)."""
+        return self.obs_in(obs)
+
+    def forward(self, obs_code: torch.Tensor, x: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
+        return self.body(obs_code + self.x_in(x) + self.tau_in(time_features(tau, self.num_frequencies)))
+
+
+def sample_flow(velocity: FlowVelocity, obs: torch.Tensor, noise: torch.Tensor, steps: int, integrator: str = "euler") -> torch.Tensor:
+    """Integrate dx/dτ = v(s, x, τ) from x(0) = noise to τ = 1 in `steps` equal steps (Euler or midpoint).
+
+    A plain Python loop over the K steps (K is small and fixed); everything inside is batched on the device.
+    """
+    code = velocity.encode(obs)
+    x, h = noise, 1.0 / steps
+    tau = torch.zeros_like(noise[..., :1])
+    for _ in range(steps):
+        if integrator == "euler":
+            x = x + h * velocity(code, x, tau)
+        else:  # midpoint
+            x_mid = x + 0.5 * h * velocity(code, x, tau)
+            x = x + h * velocity(code, x_mid, tau + 0.5 * h)
+        tau = tau + h
+    return x
+
+
+def flow_matching_loss(velocity: FlowVelocity, obs: torch.Tensor, noise: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Conditional flow matching on pairs (noise ε, target a*): x_τ = (1−τ)ε + τa*, regress v onto a* − ε."""
+    tau = torch.rand_like(noise[..., :1])
+    x_tau = (1 - tau) * noise + tau * target
+    return (velocity(velocity.encode(obs), x_tau, tau) - (target - noise)).pow(2).sum(-1).mean()
+
+
+def energy_distance(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Energy distance 2E‖X−Y‖ − E‖X−X'‖ − E‖Y−Y'‖ between two samples (rows): 0 iff same distribution."""
+    return 2 * torch.cdist(x, y).mean() - torch.cdist(x, x).mean() - torch.cdist(y, y).mean()

@@ -1,0 +1,128 @@
+"""The actor side of a flow-policy algorithm: observation normalizer, flow φ, reference φ_ref and the Gaussian
+kernel θ, plus the deployable (exported) policy. cppo.md, "Networks"."""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn as nn
+from rsl_rl.modules import EmpiricalNormalization
+from tensordict import TensorDict
+
+from cppo.flow import INTEGRATORS, FlowVelocity, sample_flow
+from cppo.kernel import GaussianKernel
+
+
+class FlowPolicy(nn.Module):
+    is_recurrent = False
+
+    def __init__(
+        self,
+        obs: TensorDict,
+        obs_groups: dict[str, list[str]],
+        num_actions: int,
+        hidden_dims=(256, 256, 256),
+        activation: str = "elu",
+        obs_normalization: bool = True,
+        kernel_hidden_dims=(256, 256),
+        init_std: float = 0.5,
+        min_std: float = 0.02,
+        max_std: float = 2.0,
+        state_dependent_std: bool = False,
+        flow_steps: int = 8,
+        integrator: str = "euler",
+        action_limit: float = 1.0,
+    ):
+        super().__init__()
+        if integrator not in INTEGRATORS:
+            raise ValueError(f"integrator must be one of {INTEGRATORS}, got '{integrator}'")
+        self.obs_groups = list(obs_groups["actor"])
+        self.obs_dim = sum(obs[group].shape[-1] for group in self.obs_groups)
+        self.num_actions = num_actions
+        self.flow_steps, self.integrator, self.action_limit = flow_steps, integrator, action_limit
+        self.obs_normalizer = EmpiricalNormalization(self.obs_dim) if obs_normalization else nn.Identity()
+        self.flow = FlowVelocity(self.obs_dim, num_actions, hidden_dims, activation)
+        self.reference = copy.deepcopy(self.flow).requires_grad_(False)
+        self.kernel = GaussianKernel(
+            self.obs_dim, num_actions, kernel_hidden_dims, activation, init_std, min_std, max_std, state_dependent_std
+        )
+
+    def observation(self, obs: TensorDict) -> torch.Tensor:
+        """The actor's observation groups, concatenated and normalized."""
+        return self.obs_normalizer(torch.cat([obs[group] for group in self.obs_groups], dim=-1))
+
+    def clip(self, actions: torch.Tensor) -> torch.Tensor:
+        """Action mass outside the box gets no gradient from the env: keep a0 and distillation targets inside."""
+        return actions.clamp(-self.action_limit, self.action_limit)
+
+    def sample_reference(self, obs: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        return self.clip(sample_flow(self.reference, obs, noise, self.flow_steps, self.integrator))
+
+    def sample_flow(self, obs: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        return self.clip(sample_flow(self.flow, obs, noise, self.flow_steps, self.integrator))
+
+    def update_reference(self, ema: float) -> None:
+        """φ_ref ← ema·φ_ref + (1 − ema)·φ (ema = 0: hard copy)."""
+        with torch.no_grad():
+            for ref, new in zip(self.reference.parameters(), self.flow.parameters()):
+                ref.lerp_(new, 1.0 - ema)
+
+    def update_normalization(self, obs: TensorDict) -> None:
+        if isinstance(self.obs_normalizer, EmpiricalNormalization):
+            self.obs_normalizer.update(torch.cat([obs[group] for group in self.obs_groups], dim=-1))
+
+    @property
+    def output_std(self) -> torch.Tensor:
+        return self.kernel.std
+
+    def reset(self, dones: torch.Tensor | None = None, hidden_state=None) -> None:
+        """Not recurrent: nothing to reset (rsl_rl calls this after every step)."""
+
+    def forward(self, obs: TensorDict, noise: torch.Tensor | None = None) -> torch.Tensor:
+        """The deployed action: flow sample (ε = 0 unless noise is given) through the kernel mean."""
+        s = self.observation(obs)
+        noise = torch.zeros(s.shape[0], self.num_actions, device=s.device) if noise is None else noise
+        return DeployedFlowPolicy.act(self, s, noise)
+
+    def as_onnx(self, verbose: bool = False) -> nn.Module:
+        return DeployedFlowPolicy(self)
+
+    def as_jit(self) -> nn.Module:
+        return DeployedFlowPolicy(self)
+
+
+class DeployedFlowPolicy(nn.Module):
+    """obs, noise → actions: normalization → the K-step flow sampler (unrolled) → the kernel mean → clip.
+
+    Inputs "obs" and "noise" (the initial ε; zeros for the deterministic policy), output "actions".
+    """
+
+    def __init__(self, policy: FlowPolicy):
+        super().__init__()
+        self.obs_normalizer = copy.deepcopy(policy.obs_normalizer)
+        self.flow = copy.deepcopy(policy.flow)
+        self.kernel = copy.deepcopy(policy.kernel)
+        self.flow_steps, self.integrator, self.action_limit = policy.flow_steps, policy.integrator, policy.action_limit
+        self.obs_dim, self.num_actions = policy.obs_dim, policy.num_actions
+
+    @staticmethod
+    def act(policy, obs: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        a0 = sample_flow(policy.flow, obs, noise, policy.flow_steps, policy.integrator)
+        a0 = a0.clamp(-policy.action_limit, policy.action_limit)
+        mean, _ = policy.kernel(obs, a0)
+        return mean.clamp(-policy.action_limit, policy.action_limit)
+
+    def forward(self, obs: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        return self.act(self, self.obs_normalizer(obs), noise)
+
+    def get_dummy_inputs(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.zeros(1, self.obs_dim), torch.zeros(1, self.num_actions)
+
+    @property
+    def input_names(self) -> list[str]:
+        return ["obs", "noise"]
+
+    @property
+    def output_names(self) -> list[str]:
+        return ["actions"]
