@@ -117,7 +117,7 @@ def evaluate_modes(policy, cfg: MultiGoalCfg, num_episodes: int = 1000, hit_radi
     entropy = -(probabilities[probabilities > 0] * probabilities[probabilities > 0].log()).sum()
     return {
         "goals_reached": int((shares >= min_share).sum()),
-        "goal_entropy": float(entropy),
+        "goal_entropy": float(entropy) + 0.0,  # no "-0.00"
         "hit_rate": float(hit.float().mean()),
         "mean_return": float(total.mean()),
         "goal_shares": shares.tolist(),

@@ -86,5 +86,6 @@ def test_resume_without_runs_lists_what_exists(tmp_path):
 def test_list_shows_every_task_with_its_backend():
     result = run_script("train.py", "--list")
     assert result.returncode == 0
-    assert re.search(r"CartpoleBalance\s+playground\s+ppo\s+\(default\)", result.stdout)
-    assert len(result.stdout.strip().splitlines()) >= 26
+    assert re.search(r"CartpoleBalance\s+playground\s+ppo,cppo\s+\(default\)", result.stdout)
+    assert re.search(r"MultiGoal\s+builtin\s+ppo,cppo", result.stdout)
+    assert len(result.stdout.strip().splitlines()) == 1 + 25 + 1  # header, dm_control suite, MultiGoal
