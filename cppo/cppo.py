@@ -24,6 +24,7 @@ from rsl_rl.storage import RolloutStorage
 from rsl_rl.utils import reduce_gradients_in_buckets, resolve_class, resolve_obs_groups
 from tensordict import TensorDict
 
+from cppo.errors import UsageError
 from cppo.flow import energy_distance, flow_matching_loss
 from cppo.flow_policy import FlowPolicy
 from cppo.kernel import gaussian_entropy, gaussian_kl, gaussian_log_prob
@@ -51,10 +52,13 @@ class CPPO(PPO):
         fit_error_samples: int = 512,
         **ppo_kwargs,
     ):
-        if distill_target not in ("mean", "sample") or distill_noise not in ("coupled", "independent"):
-            raise ValueError(f"distill_target must be mean|sample and distill_noise coupled|independent, got {distill_target}, {distill_noise}")
-        if score_form not in ("langevin", "sigma_invariant"):
-            raise ValueError(f"score_form must be langevin|sigma_invariant, got {score_form}")
+        for name, value, options in (
+            ("distill_target", distill_target, ("mean", "sample")),
+            ("distill_noise", distill_noise, ("coupled", "independent")),
+            ("score_form", score_form, ("langevin", "sigma_invariant")),
+        ):
+            if value not in options:
+                raise UsageError(f"agent.algorithm.{name} must be one of {', '.join(options)}, got '{value}'")
         super().__init__(actor, critic, storage, **ppo_kwargs)
         self.reference_ema, self.reset_kernel = reference_ema, reset_kernel
         self.distill_target, self.distill_noise = distill_target, distill_noise

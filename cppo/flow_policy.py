@@ -10,6 +10,7 @@ import torch.nn as nn
 from rsl_rl.modules import EmpiricalNormalization
 from tensordict import TensorDict
 
+from cppo.errors import UsageError
 from cppo.flow import INTEGRATORS, FlowVelocity, sample_flow
 from cppo.kernel import GaussianKernel
 
@@ -36,7 +37,7 @@ class FlowPolicy(nn.Module):
     ):
         super().__init__()
         if integrator not in INTEGRATORS:
-            raise ValueError(f"integrator must be one of {INTEGRATORS}, got '{integrator}'")
+            raise UsageError(f"agent.algorithm.integrator must be one of {', '.join(INTEGRATORS)}, got '{integrator}'")
         self.obs_groups = list(obs_groups["actor"])
         self.obs_dim = sum(obs[group].shape[-1] for group in self.obs_groups)
         self.num_actions = num_actions

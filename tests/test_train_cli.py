@@ -67,6 +67,7 @@ def one_line_error(result, exit_code: int, *needles: str) -> str:
         (["env.num_envs=-4"], 2, ["num_envs", "-4"]),
         (["--max_iterations", "0"], 2, ["max_iterations"]),
         (["--num_envs", "ten"], 2, ["--num_envs"]),
+        (["--algo", "cppo", "agent.algorithm.distill_target=median"], 2, ["distill_target", "mean, sample"]),
     ],
 )
 def test_bad_input_is_one_clear_line(args, code, needles, tmp_path):

@@ -1,0 +1,104 @@
+"""Ablation over CPPO's switches (cppo.md): each variant is the default config plus a few overrides, trained
+through train.py on each task and seed. Writes a markdown table (final return mean ± std over seeds,
+seconds per iteration) to --out. Resumable: finished runs are read back, not redone.
+
+    python bench/ablation.py --tasks MultiGoal,CartpoleBalance --seeds 0,1,2 --out docs/ablation.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+VARIANTS: dict[str, list[str]] = {
+    "default (corrected loop)": [],
+    "midpoint integrator": ["agent.algorithm.integrator=midpoint"],
+    "K = 4": ["agent.algorithm.flow_steps=4"],
+    "K = 16": ["agent.algorithm.flow_steps=16"],
+    "EMA reference 0.9": ["agent.algorithm.reference_ema=0.9"],
+    "keep Δ (no reset)": ["agent.algorithm.reset_kernel=false"],
+    "sample target": ["agent.algorithm.distill_target=sample"],
+    "sample target + score 1": ["agent.algorithm.distill_target=sample", "agent.algorithm.score_coef=1"],
+    "independent noise": ["agent.algorithm.distill_noise=independent"],
+    "15 distillation epochs": ["agent.algorithm.distill_epochs=15"],
+    "state-dependent σ": ["agent.algorithm.state_dependent_std=true"],
+}
+
+
+def run_once(task: str, variant: str, seed: str, iterations: int, log_root: Path) -> dict:
+    """Train one (task, variant, seed) unless its result file exists; return its summary."""
+    slug = "".join(c if c.isalnum() else "_" for c in variant).strip("_")
+    result_file = log_root / f"{task}__{slug}__seed{seed}.json"
+    if result_file.is_file():
+        return json.loads(result_file.read_text())
+    experiment = f"{task}__{slug}__seed{seed}"
+    command = [sys.executable, "train.py", "--task", task, "--algo", "cppo", "--seed", seed, "--log_root", str(log_root),
+               "--experiment_name", experiment, *VARIANTS[variant]]  # fmt: skip
+    if iterations:
+        command += ["--max_iterations", str(iterations)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        summary = {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"}
+    else:
+        sys.path.insert(0, str(ROOT / "tests"))
+        from helpers import scalars
+
+        (run_dir,) = (log_root / experiment).iterdir()
+        returns = scalars(run_dir, "Train/mean_reward")
+        collect = [v for _, v in scalars(run_dir, "Perf/collection_time")]
+        learn = [v for _, v in scalars(run_dir, "Perf/learning_time")]
+        summary = {"final_return": returns[-1][1], "seconds_per_iteration": statistics.mean(c + l for c, l in zip(collect, learn))}
+    result_file.write_text(json.dumps(summary))
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", default="MultiGoal,CartpoleBalance")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--variants", default="", help="comma-separated subset of the variant names (default: all)")
+    parser.add_argument("--iterations", type=int, default=0, help="0: the task's default")
+    parser.add_argument("--log_root", default="logs/ablation")
+    parser.add_argument("--out", default="docs/ablation.md")
+    args = parser.parse_args()
+    log_root = (ROOT / args.log_root).resolve()
+    log_root.mkdir(parents=True, exist_ok=True)
+    variants = [v for v in VARIANTS if not args.variants or v in args.variants.split(",")]
+    tasks = args.tasks.split(",")
+
+    lines = [
+        "# CPPO ablation over the switches",
+        "",
+        f"`python bench/ablation.py --tasks {args.tasks} --seeds {args.seeds}"
+        + (f" --iterations {args.iterations}" if args.iterations else "") + "` (CPU, 2 cores)",
+        "",
+        "Final mean episode return (Train/mean_reward at the last iteration), mean ± std over seeds, and seconds per iteration.",
+        "",
+        "| variant | " + " | ".join(f"{t} return | {t} s/it" for t in tasks) + " |",
+        "|---|" + "---:|---:|" * len(tasks),
+    ]
+    for variant in variants:
+        cells = []
+        for task in tasks:
+            runs = [run_once(task, variant, seed, args.iterations, log_root) for seed in args.seeds.split(",")]
+            failed = [r for r in runs if "error" in r]
+            if failed:
+                cells += [f"failed: {failed[0]['error'][:60]}", ""]
+                continue
+            returns = [r["final_return"] for r in runs]
+            spread = statistics.stdev(returns) if len(returns) > 1 else 0.0
+            cells += [f"{statistics.mean(returns):.1f} ± {spread:.1f}", f"{statistics.mean(r['seconds_per_iteration'] for r in runs):.2f}"]
+        lines.append(f"| {variant} | " + " | ".join(cells) + " |")
+        print(lines[-1], flush=True)
+    (ROOT / args.out).write_text("\n".join(lines) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
