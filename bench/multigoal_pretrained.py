@@ -4,7 +4,8 @@
    (observation, action) pairs are multimodal near the origin, where all goals are still possible.
 2. Behaviour cloning: the CPPO flow by flow matching on those pairs; the PPO Gaussian by maximum
    likelihood (its mean is the best a unimodal policy can do).
-3. The cloned policy is saved as iteration 0 of a run and fine-tuned by train.py --resume.
+3. Optionally the critic is trained alone on the cloned policy's rollouts (--critic_warmup N); then the
+   policy is saved as iteration 0 of a run and fine-tuned by train.py --resume.
 4. Before and after fine-tuning: 1000 episodes from the origin, goals reached and goal entropy.
 
     python bench/multigoal_pretrained.py --algos ppo,cppo --iterations 60 --seed 0
@@ -76,6 +77,15 @@ def clone(alg, algo: str, observations: torch.Tensor, actions: torch.Tensor, ste
             actor.kernel.log_std.fill_(math.log(KERNEL_STD_AFTER_CLONING))
 
 
+def warm_up_critic(runner: Runner, algo: str, iterations: int) -> None:
+    """Train only the critic on the cloned policy's rollouts, so fine-tuning starts from sensible advantages."""
+    policy = runner.alg.actor.kernel if algo == "cppo" else runner.alg.actor
+    policy.requires_grad_(False)
+    runner.learn(iterations)
+    policy.requires_grad_(True)
+    runner.current_learning_iteration = 0
+
+
 def build(algo: str):
     task = tasks.get_task("MultiGoal")
     env_cfg, agent_cfg = task.env_cfg(), task.agent_cfg(algo)
@@ -96,6 +106,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--log_root", default="logs/multigoal_pretrained")
     parser.add_argument("--out", default="docs/multigoal")
+    parser.add_argument("--critic_warmup", type=int, default=0, help="iterations of critic-only training before fine-tuning")
     parser.add_argument("overrides", nargs="*", help="key=value overrides for the fine-tuning runs")
     args = parser.parse_args()
     (ROOT / args.out).mkdir(parents=True, exist_ok=True)
@@ -107,6 +118,8 @@ def main() -> None:
         runner, env_cfg = build(algo)
         clone(runner.alg, algo, observations, actions)
         before = modes(runner.alg, env_cfg, args.seed)
+        if args.critic_warmup:
+            warm_up_critic(runner, algo, args.critic_warmup)
         experiment = f"MultiGoal_{algo}_pretrained"
         run_dir = new_run_dir(str(ROOT / args.log_root), experiment)
         runner.save(str(run_dir / "model_0.pt"))
