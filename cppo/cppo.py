@@ -87,11 +87,12 @@ class CPPO(PPO):
     # --- 3. conditional PPO, 4. distillation, 5. reference update -------------------------------------
 
     def update(self) -> dict[str, float]:
-        totals: dict[str, float] = {}
+        totals: dict[str, torch.Tensor] = {}
         for batch in self.storage.mini_batch_generator(self.num_mini_batches, self.num_learning_epochs):
             for key, value in self.ppo_step(batch).items():
                 totals[key] = totals.get(key, 0.0) + value
-        losses = {key: value / (self.num_learning_epochs * self.num_mini_batches) for key, value in totals.items()}
+        num_updates = self.num_learning_epochs * self.num_mini_batches
+        losses = {key: value.item() / num_updates for key, value in totals.items()}  # one host sync per loss
 
         losses.update(self.distill())
         if self.reset_kernel:
@@ -107,7 +108,7 @@ class CPPO(PPO):
         self.storage.clear()
         return losses
 
-    def ppo_step(self, batch: RolloutStorage.Batch) -> dict[str, float]:
+    def ppo_step(self, batch: RolloutStorage.Batch) -> dict[str, torch.Tensor]:
         mean_old, std_old, a0, _ = batch.old_distribution_params
         s = self.actor.observation(batch.observations)
         mean, std = self.actor.kernel(s, a0)
@@ -137,14 +138,9 @@ class CPPO(PPO):
         nn.utils.clip_grad_norm_(self.actor.kernel.parameters(), self.max_grad_norm)
         nn.utils.clip_grad_norm_(self.critic.parameters(), self.max_grad_norm)
         self.optimizer.step()
-        return {
-            "surrogate": surrogate.item(),
-            "value": value_loss.item(),
-            "entropy": entropy.item(),
-            "score": score.item(),
-            "conditional_kl": kl.item(),
-            "residual_norm": (mean - a0).norm(dim=-1).mean().item(),
-        }
+        losses = {"surrogate": surrogate, "value": value_loss, "entropy": entropy, "score": score, "conditional_kl": kl}
+        losses["residual_norm"] = (mean - a0).norm(dim=-1).mean()
+        return {key: value.detach() for key, value in losses.items()}
 
     def score_loss(self, mean: torch.Tensor, std: torch.Tensor, a0: torch.Tensor) -> torch.Tensor:
         """Langevin anchor: one step of size σ² toward N(0, I) is N((1 − σ²/2)·a0, σ²) (σ stop-gradient)."""
@@ -180,7 +176,7 @@ class CPPO(PPO):
             if self.distill_noise == "independent":
                 noise = torch.randn_like(noise)
 
-        total, count = 0.0, 0
+        total, count = torch.zeros((), device=s.device), 0
         batch_size = s.shape[0] // self.distill_mini_batches
         for _ in range(self.distill_epochs):
             order = torch.randperm(s.shape[0], device=s.device)
@@ -193,8 +189,8 @@ class CPPO(PPO):
                     reduce_gradients_in_buckets(self.actor.flow.parameters(), self.gpu_world_size, self.grad_reduce_bucket_mb)
                 nn.utils.clip_grad_norm_(self.actor.flow.parameters(), self.max_grad_norm)
                 self.flow_optimizer.step()
-                total, count = total + loss.item(), count + 1
-        return {"flow_matching": total / max(count, 1), **self.fit_error(s)}
+                total, count = total + loss.detach(), count + 1
+        return {"flow_matching": total.item() / max(count, 1), **self.fit_error(s)}
 
     @torch.no_grad()
     def fit_error(self, s: torch.Tensor) -> dict[str, float]:
