@@ -7,11 +7,10 @@ Flags follow Isaac Lab's scripts; any config field can be overridden with key=va
 
 from __future__ import annotations
 
-import dataclasses
 import random
 import sys
 
-from cppo.cli import Parser, add_task_flags, build_configs, default_device, print_task_list, run_main
+from cppo.cli import Parser, add_task_flags, build_configs, default_device, locate_checkpoint, print_task_list, run_main
 from cppo.errors import UsageError
 
 
@@ -30,7 +29,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         print_task_list()
         return 0
-    task, env_cfg, agent_cfg = build_configs(args)
+    # A resumed run keeps the configs recorded in its checkpoint; flags and overrides still apply on top.
+    checkpoint, saved = (locate_checkpoint(args), None) if args.resume else (None, None)
+    if checkpoint is not None:
+        from cppo.checkpoint import load_checkpoint
+
+        saved = load_checkpoint(str(checkpoint), "cpu").get("meta")
+    task, env_cfg, agent_cfg = build_configs(args, saved)
     if agent_cfg.max_iterations <= 0:
         raise UsageError(f"max_iterations must be positive, got {agent_cfg.max_iterations}")
     if agent_cfg.logger == "wandb":
@@ -43,17 +48,15 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     import yaml
 
+    from cppo.checkpoint import run_meta
+    from cppo.config import to_plain
     from cppo.runner import Runner
-    from cppo.runs import find_checkpoint, find_run, new_run_dir
+    from cppo.runs import new_run_dir
     from envs import make_env
 
     device = args.device or default_device()
     # Fail on the log directory before spending a minute on JIT compilation.
-    if args.resume:
-        run_dir = find_run(args.log_root, agent_cfg.experiment_name, args.load_run)
-        checkpoint = find_checkpoint(run_dir, args.checkpoint)
-    else:
-        run_dir, checkpoint = new_run_dir(args.log_root, agent_cfg.experiment_name, agent_cfg.run_name), None
+    run_dir = checkpoint.parent if checkpoint else new_run_dir(args.log_root, agent_cfg.experiment_name, agent_cfg.run_name)
     print(f"[cppo] task {task.name} ({task.backend}), algo {args.algo}, {env_cfg.num_envs} envs on {device}")
     print(f"[cppo] logging to {run_dir}")
 
@@ -65,10 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     params = run_dir / "params"
     params.mkdir(exist_ok=True)
     for name, cfg in (("env", env_cfg), ("agent", agent_cfg)):
-        (params / f"{name}.yaml").write_text(yaml.safe_dump(to_plain(dataclasses.asdict(cfg)), sort_keys=False))
+        (params / f"{name}.yaml").write_text(yaml.safe_dump(to_plain(cfg), sort_keys=False))
 
     critic_group = "critic" if "critic" in env.get_observations().keys() else "policy"
-    runner = Runner(env, agent_cfg.to_runner_dict(critic_group), log_dir=str(run_dir), device=device)
+    meta = run_meta(task.name, args.algo, env, to_plain(env_cfg), to_plain(agent_cfg))
+    runner = Runner(env, agent_cfg.to_runner_dict(critic_group), log_dir=str(run_dir), device=device, meta=meta)
     runner.add_git_repo_to_log(__file__)
     if checkpoint is not None:
         print(f"[cppo] resuming from {checkpoint}")
@@ -80,15 +84,6 @@ def main(argv: list[str] | None = None) -> int:
     runner.learn(remaining, init_at_random_ep_len=agent_cfg.init_at_random_ep_len and checkpoint is None)
     env.close()
     return 0
-
-
-def to_plain(value):
-    """Tuples → lists, so the YAML stays readable by any tool (yaml.safe_load)."""
-    if isinstance(value, dict):
-        return {k: to_plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_plain(v) for v in value]
-    return value
 
 
 if __name__ == "__main__":

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
+from pathlib import Path
 from typing import Callable
 
-from cppo.config import apply_overrides
+from cppo.config import apply_overrides, update_from_plain
 from cppo.errors import CppoError, UsageError
+from cppo.runs import find_checkpoint, find_run
 
 
 class Parser(argparse.ArgumentParser):
@@ -20,13 +23,13 @@ class Parser(argparse.ArgumentParser):
 
 def add_task_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task", default=None, help="task name (default: CartpoleBalance); --list shows all")
-    parser.add_argument("--algo", default="ppo", help="algorithm: ppo (Gaussian, rsl_rl) or cppo (flow policy, conditional PPO)")
+    parser.add_argument("--algo", default=None, help="algorithm: ppo (Gaussian, rsl_rl; the default) or cppo (flow policy, conditional PPO)")
     parser.add_argument("--num_envs", type=int, default=None, help="number of parallel envs (overrides the task default)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: the agent config's)")
     parser.add_argument("--device", default=None, help="torch/JAX device, e.g. cpu or cuda:0 (default: cuda:0 if available)")
     parser.add_argument("--experiment_name", default=None, help="log folder under --log_root (default: <task>_<algo>)")
     parser.add_argument("--load_run", default="", help="run folder name or regex (default: newest run)")
-    parser.add_argument("--checkpoint", default="", help="checkpoint file: path, name or regex (default: newest)")
+    parser.add_argument("--checkpoint", default="", help="checkpoint file: a path, a name or regex inside the run, or 'latest' (the default)")
     parser.add_argument("--log_root", default="logs", help="root of all logs (default: logs)")
     parser.add_argument(
         "--menagerie_dir", "--menagerie-dir", default=None,
@@ -45,12 +48,22 @@ def default_device() -> str:
     return "cuda:0" if torch.cuda.is_available() else "cpu"
 
 
-def build_configs(args: argparse.Namespace):
-    """Registry defaults ← flags ← key=value overrides. Returns (task, env_cfg, agent_cfg)."""
+def build_configs(args: argparse.Namespace, saved: dict | None = None):
+    """Registry defaults ← a checkpoint's recorded configs (`saved`, its "meta") ← flags ← key=value overrides.
+
+    The recorded env config is used only for the task it was recorded on (a policy may be played on a
+    sibling task, e.g. flat → rough terrain). Returns (task, env_cfg, agent_cfg) and sets args.algo.
+    """
     from tasks import DEFAULT_TASK, get_task
 
-    task = get_task(args.task or DEFAULT_TASK)
+    saved = saved or {}
+    task = get_task(args.task or saved.get("task") or DEFAULT_TASK)
+    args.algo = args.algo or saved.get("algo") or "ppo"
     env_cfg, agent_cfg = task.env_cfg(), task.agent_cfg(args.algo)
+    if saved.get("algo") == args.algo:
+        update_from_plain(agent_cfg, saved["agent_cfg"])
+        if saved["task"] == task.name:
+            update_from_plain(env_cfg, saved["env_cfg"])
     if args.num_envs is not None:
         env_cfg.num_envs = args.num_envs
     if args.seed is not None:
@@ -67,6 +80,19 @@ def build_configs(args: argparse.Namespace):
     if env_cfg.num_envs <= 0:
         raise UsageError(f"num_envs must be a positive integer, got {env_cfg.num_envs}")
     return task, env_cfg, agent_cfg
+
+
+def locate_checkpoint(args: argparse.Namespace) -> Path:
+    """--checkpoint as a file path; otherwise the newest run of the experiment (or --load_run's) and its
+    newest checkpoint (or --checkpoint's name/regex)."""
+    from tasks import DEFAULT_TASK, get_task
+
+    if args.checkpoint and args.checkpoint != "latest" and (os.sep in args.checkpoint or Path(args.checkpoint).exists()):
+        return find_checkpoint(Path(args.checkpoint).parent, args.checkpoint)
+    task = get_task(args.task or DEFAULT_TASK).name
+    experiment = args.experiment_name or f"{task}_{args.algo or 'ppo'}"
+    run_dir = find_run(args.log_root, experiment, args.load_run)
+    return find_checkpoint(run_dir, "" if args.checkpoint == "latest" else args.checkpoint)
 
 
 def print_task_list() -> None:

@@ -207,3 +207,33 @@ def apply_overrides(roots: dict[str, Any], overrides: list[str]) -> None:
         owner, f = paths[key]
         hints = typing.get_type_hints(type(owner))
         setattr(owner, f.name, parse_value(text, hints[f.name], key))
+
+
+# --- configs as plain data (YAML files, checkpoint records) ----------------------------------------
+
+
+def to_plain(value: Any) -> Any:
+    """A dataclass (or nested value) as dicts, lists and scalars, readable by yaml.safe_load and
+    torch.load(weights_only=True) alike."""
+    if dataclasses.is_dataclass(value):
+        value = dataclasses.asdict(value)
+    if isinstance(value, dict):
+        return {k: to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    return value
+
+
+def update_from_plain(cfg: Any, data: dict) -> None:
+    """Set a typed config's fields from `to_plain` output. Keys the config does not have (written by
+    another cppo version) are skipped: the registry default stands for them."""
+    for f in dataclasses.fields(cfg):
+        if f.name not in data:
+            continue
+        current, value = getattr(cfg, f.name), data[f.name]
+        if dataclasses.is_dataclass(current) and isinstance(value, dict):
+            update_from_plain(current, value)
+        elif isinstance(current, tuple) and isinstance(value, list):
+            setattr(cfg, f.name, tuple(value))
+        else:
+            setattr(cfg, f.name, value)

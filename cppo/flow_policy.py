@@ -97,13 +97,15 @@ class DeployedFlowPolicy(nn.Module):
     """obs, noise → actions: normalization → the K-step flow sampler (unrolled) → the kernel mean → clip.
 
     Inputs "obs" and "noise" (the initial ε; zeros for the deterministic policy), output "actions".
+    `residual=False` deploys the distilled flow alone (a0); under the default loop (Δ reset to zero after
+    each distillation) both are the same function.
     """
 
-    def __init__(self, policy: FlowPolicy):
+    def __init__(self, policy: FlowPolicy, residual: bool = True):
         super().__init__()
         self.obs_normalizer = copy.deepcopy(policy.obs_normalizer)
         self.flow = copy.deepcopy(policy.flow)
-        self.kernel = copy.deepcopy(policy.kernel)
+        self.kernel = copy.deepcopy(policy.kernel) if residual else None
         self.flow_steps, self.integrator, self.action_limit = policy.flow_steps, policy.integrator, policy.action_limit
         self.obs_dim, self.num_actions = policy.obs_dim, policy.num_actions
 
@@ -111,6 +113,8 @@ class DeployedFlowPolicy(nn.Module):
     def act(policy, obs: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         a0 = sample_flow(policy.flow, obs, noise, policy.flow_steps, policy.integrator)
         a0 = a0.clamp(-policy.action_limit, policy.action_limit)
+        if policy.kernel is None:
+            return a0
         mean, _ = policy.kernel(obs, a0)
         return mean.clamp(-policy.action_limit, policy.action_limit)
 

@@ -50,15 +50,27 @@ def checkpoints(run_dir: Path) -> list[Path]:
 
 def find_checkpoint(run_dir: Path, checkpoint: str = "") -> Path:
     """A checkpoint by path, by file name / regex inside the run, or the newest one."""
-    if checkpoint and (os.path.sep in checkpoint or Path(checkpoint).is_file()):
+    if checkpoint and (os.path.sep in checkpoint or Path(checkpoint).exists()):
         path = Path(checkpoint).expanduser()
-        if not path.is_file():
-            raise CppoError(f"checkpoint {path} does not exist")
-        return path
+        if path.is_file():
+            return path
+        if path.is_dir():
+            raise CppoError(f"checkpoint {path} is a directory; {listing(path)}")
+        raise CppoError(f"checkpoint {path} does not exist; {listing(path.parent)}")
     found = checkpoints(run_dir)
     if checkpoint:
         found = [p for p in found if re.fullmatch(checkpoint, p.name) or p.name == checkpoint]
     if not found:
-        names = ", ".join(p.name for p in checkpoints(run_dir)[-5:]) or "none"
-        raise CppoError(f"no checkpoint {repr(checkpoint) + ' ' if checkpoint else ''}in {run_dir}; checkpoints there: {names}")
+        raise CppoError(f"no checkpoint {repr(checkpoint) + ' ' if checkpoint else ''}in {run_dir}; {listing(run_dir)}")
     return found[-1]
+
+
+def listing(run_dir: Path) -> str:
+    """What checkpoints a folder does hold, for error messages."""
+    if not run_dir.is_dir():
+        return f"{run_dir} does not exist either"
+    names = [p.name for p in checkpoints(run_dir)]
+    if not names:
+        return f"{run_dir} holds no model_<iteration>.pt"
+    shown = ", ".join(names[-5:])
+    return f"checkpoints there: {shown}" if len(names) <= 5 else f"checkpoints there ({len(names)}): ..., {shown}"

@@ -87,6 +87,10 @@ class MultiGoalEnv(VecEnv):
         }
         return self.observation(), rewards, time_outs.float(), extras
 
+    @property
+    def deployment_info(self) -> dict:
+        return {"dt": self.cfg.dt, "action_clip": 1.0, "num_goals": self.cfg.num_goals, "radius": self.cfg.radius}
+
     def close(self) -> None:
         pass
 

@@ -27,6 +27,7 @@ from cppo.errors import CppoError, UsageError  # noqa: E402
 from envs.config import PlaygroundEnvCfg  # noqa: E402
 
 MENAGERIE_ENV_VAR = "CPPO_MENAGERIE_DIR"
+PHYSICS_STATE_FIELDS = ("qpos", "qvel", "mocap_pos", "mocap_quat", "xfrc_applied")
 
 
 class Carry(NamedTuple):
@@ -275,6 +276,27 @@ class PlaygroundVecEnv(VecEnv):
         lengths = value.detach().to(self.device, torch.int32).clone().contiguous()
         carry = self.carry._replace(episode_length=jax.dlpack.from_dlpack(lengths))
         self._carry_leaves = jax.tree.leaves(carry)
+
+    # --- for play.py: looking at one env, deploying the policy -------------------------------------------
+
+    @property
+    def mj_model(self):
+        """The host-side MuJoCo model (for rendering and the interactive viewer)."""
+        return self.unwrapped.mj_model
+
+    def physics_state(self, index: int = 0) -> dict:
+        """Env `index`'s MuJoCo state as numpy arrays: enough to set an MjData and call mj_forward."""
+        data = self.carry.state.data
+        return jax.device_get({name: getattr(data, name)[index] for name in PHYSICS_STATE_FIELDS})
+
+    @property
+    def deployment_info(self) -> dict:
+        """What robot-side code needs beside the network: control period and the env's action scaling."""
+        config = self.unwrapped._config
+        info = {"env_id": self.cfg.env_id, "ctrl_dt": self.step_dt, "action_clip": 1.0}
+        if "action_scale" in config:
+            info["action_scale"] = float(config.action_scale)
+        return info
 
     def close(self) -> None:
         pass

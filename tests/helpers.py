@@ -19,3 +19,40 @@ def scalars(run_dir: Path, tag: str) -> list[tuple[int, float]]:
     events = EventAccumulator(str(run_dir))
     events.Reload()
     return [(e.step, e.value) for e in events.Scalars(tag)]
+
+
+def one_line_error(result: subprocess.CompletedProcess, exit_code: int, *needles: str) -> str:
+    """The CLI failed the way users should see it: the exit code, one line on stderr, no traceback."""
+    assert result.returncode == exit_code, (result.returncode, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]
+
+
+def train_cartpole(log_root: Path, *args: str) -> Path:
+    """Run train.py on CartpoleBalance and return the run folder."""
+    result = run_script("train.py", "--task", "CartpoleBalance", "--log_root", str(log_root), *args)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return max(p for p in log_root.glob("CartpoleBalance_*/*") if p.is_dir())
+
+
+class FakeEnvShape:
+    """The VecEnv attributes construct_algorithm reads (no simulation happens where this is used)."""
+
+    def __init__(self, num_envs=8, num_actions=2, device="cpu"):
+        self.num_envs, self.num_actions, self.device = num_envs, num_actions, device
+
+
+def make_algorithm(agent, obs_dim: int = 3, num_actions: int = 2, num_envs: int = 8):
+    """The algorithm (PPO or CPPO) an `AgentCfg` describes, built exactly as the runner builds it."""
+    import torch
+    from rsl_rl.utils import resolve_callable
+    from tensordict import TensorDict
+
+    cfg = agent.to_runner_dict(critic_group="policy")
+    cfg["multi_gpu"] = None
+    obs = TensorDict({"policy": torch.zeros(num_envs, obs_dim)}, batch_size=[num_envs])
+    algorithm_class = resolve_callable(cfg["algorithm"]["class_name"])
+    return algorithm_class.construct_algorithm(obs, FakeEnvShape(num_envs, num_actions), cfg, "cpu")

@@ -10,8 +10,7 @@ from tensordict import TensorDict
 
 from cppo.config import AgentCfg, CPPOCfg, PolicyCfg
 from cppo.cppo import CPPO
-from helpers import run_script, scalars
-from test_cppo_units import FakeEnvShape
+from helpers import make_algorithm, run_script, scalars
 
 NUM_ENVS, STEPS = 64, 16
 
@@ -20,10 +19,7 @@ def make(obs_dim: int, num_actions: int, **switches) -> CPPO:
     algorithm = CPPOCfg(entropy_coef=0.0, flow_steps=8, integrator="euler", **switches)
     agent = AgentCfg(algorithm=algorithm, policy=PolicyCfg(actor_hidden_dims=(64, 64), critic_hidden_dims=(32,), init_noise_std=0.5))
     agent.num_steps_per_env = STEPS
-    cfg = agent.to_runner_dict(critic_group="policy")
-    cfg["multi_gpu"] = None
-    obs = TensorDict({"policy": torch.zeros(NUM_ENVS, obs_dim)}, batch_size=[NUM_ENVS])
-    return CPPO.construct_algorithm(obs, FakeEnvShape(NUM_ENVS, num_actions), cfg, "cpu")
+    return make_algorithm(agent, obs_dim, num_actions, NUM_ENVS)
 
 
 def rollout(alg: CPPO, obs: TensorDict) -> None:

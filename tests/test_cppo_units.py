@@ -4,26 +4,18 @@ save/load, and the flow sampler."""
 import torch
 from tensordict import TensorDict
 
+from helpers import make_algorithm
+
 from cppo.config import AgentCfg, CPPOCfg, PolicyCfg
 from cppo.cppo import CPPO
 from cppo.flow import FlowVelocity, sample_flow
 from cppo.kernel import GaussianKernel, gaussian_entropy, gaussian_kl, gaussian_log_prob
 
 
-class FakeEnvShape:
-    """The VecEnv attributes construct_algorithm reads (no simulation happens in these tests)."""
-
-    def __init__(self, num_envs=8, num_actions=2, device="cpu"):
-        self.num_envs, self.num_actions, self.device = num_envs, num_actions, device
-
-
 def make_cppo(obs_dim=3, num_actions=2, num_envs=8, steps=4, **switches) -> CPPO:
     agent = AgentCfg(algorithm=CPPOCfg(**switches), policy=PolicyCfg(actor_hidden_dims=(32, 32), critic_hidden_dims=(32,)))
     agent.num_steps_per_env = steps
-    cfg = agent.to_runner_dict(critic_group="policy")
-    cfg["multi_gpu"] = None
-    obs = TensorDict({"policy": torch.zeros(num_envs, obs_dim)}, batch_size=[num_envs])
-    return CPPO.construct_algorithm(obs, FakeEnvShape(num_envs, num_actions), cfg, "cpu")
+    return make_algorithm(agent, obs_dim, num_actions, num_envs)
 
 
 def test_gaussian_log_prob_entropy_kl_match_torch_distributions():

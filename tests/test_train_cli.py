@@ -7,7 +7,7 @@ import pytest
 import torch
 import yaml
 
-from helpers import run_script, scalars
+from helpers import one_line_error, run_script, scalars
 
 TINY = ["--max_iterations", "2", "env.num_envs=16", "agent.num_steps_per_env=8", "agent.save_interval=1"]
 
@@ -45,15 +45,6 @@ def test_resume_continues_the_iteration_count_in_the_same_run(trained):
     assert (run_dir / "model_3.pt").is_file()
     assert torch.load(run_dir / "model_3.pt", weights_only=True)["iter"] == 3
     assert [step for step, _ in scalars(run_dir, "Loss/surrogate")] == [0, 1, 2, 3]
-
-
-def one_line_error(result, exit_code: int, *needles: str) -> str:
-    assert result.returncode == exit_code, (result.returncode, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,96 @@
+"""Export a trained actor for deployment: `<run>/exported/policy.onnx` (onnxruntime, on the robot) and
+`policy.pt` (TorchScript), both with the run's metadata inside.
+
+- CPPO: inputs "obs" [batch, obs_dim] and "noise" [batch, action_dim] (the initial ε of the flow; zeros
+  for the deterministic policy) → "actions". The graph is the whole deployed policy: observation
+  normalization → the K-step flow sampler unrolled → the kernel mean → clip to the action box.
+- Gaussian PPO: input "obs" → "actions" (normalization → MLP → mean), as rsl_rl exports it.
+
+Metadata (ONNX `metadata_props`, TorchScript extra file "metadata.json"): task, algorithm, sizes, flow
+steps, action scaling — what robot-side code needs to feed the network and scale its output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+from cppo.flow_policy import DeployedFlowPolicy, FlowPolicy
+
+
+def deployable(actor: nn.Module, residual: bool = True) -> nn.Module:
+    """The inference module of an actor: obs (, noise) → actions, on the CPU, in eval mode."""
+    module = DeployedFlowPolicy(actor, residual) if isinstance(actor, FlowPolicy) else actor.as_onnx(verbose=False)
+    return module.to("cpu").eval()
+
+
+def export_metadata(actor: nn.Module, residual: bool = True, **extra) -> dict[str, str]:
+    """The policy's own facts (observation size, sampler) plus the caller's (task, env timing, checkpoint).
+    export_policy adds action_dim."""
+    if isinstance(actor, FlowPolicy):
+        facts = {
+            "algorithm": "cppo",
+            "deployed": "flow+residual" if residual else "flow",
+            "flow_steps": actor.flow_steps,
+            "integrator": actor.integrator,
+        }
+    else:
+        facts = {"algorithm": "ppo", "deployed": "gaussian mean"}
+    facts.update(obs_dim=actor.obs_dim, **extra)
+    return {key: value if isinstance(value, str) else json.dumps(value) for key, value in facts.items()}
+
+
+def export_policy(actor: nn.Module, directory: str | Path, metadata: dict[str, str], residual: bool = True) -> list[Path]:
+    """Write policy.onnx and policy.pt into `directory` (each atomically: a reader never sees half a file)."""
+    module = deployable(actor, residual)
+    inputs = module.get_dummy_inputs()
+    input_names, output_names = list(module.input_names), list(module.output_names)
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    onnx_path, jit_path = directory / "policy.onnx", directory / "policy.pt"
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer chatter about Python floats in the sampler loop
+        with torch.no_grad():
+            outputs = module(*inputs)
+        metadata = {**metadata, "action_dim": str(outputs.shape[-1])}
+        with atomic_path(onnx_path) as tmp:
+            torch.onnx.export(
+                module, inputs, tmp, input_names=input_names, output_names=output_names, opset_version=18,
+                dynamo=False, dynamic_axes={name: {0: "batch"} for name in input_names + output_names},
+            )
+            add_onnx_metadata(tmp, metadata)
+        with atomic_path(jit_path) as tmp:
+            torch.jit.trace(module, inputs).save(tmp, _extra_files={"metadata.json": json.dumps(metadata)})
+    return [onnx_path, jit_path]
+
+
+def add_onnx_metadata(path: str, metadata: dict[str, str]) -> None:
+    import onnx
+
+    model = onnx.load(path)
+    for key, value in metadata.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(model, path)
+
+
+class atomic_path:
+    """`with atomic_path(final) as tmp:` write tmp; it replaces `final` only if the block succeeds."""
+
+    def __init__(self, final: Path):
+        self.final, self.tmp = final, f"{final}.tmp{os.getpid()}"
+
+    def __enter__(self) -> str:
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            os.replace(self.tmp, self.final)
+        elif os.path.exists(self.tmp):
+            os.unlink(self.tmp)

@@ -1,0 +1,171 @@
+"""Replay a checkpoint, record it, and export the policy: `python play.py --task CartpoleBalance --algo cppo`.
+
+Finds the newest run of <task>_<algo> (or --load_run / --checkpoint), rebuilds the exact policy from the
+configs recorded in the checkpoint, exports it to <run>/exported/policy.{onnx,pt}, then runs it: in
+MuJoCo's viewer when a display is present, headless otherwise; --video writes <run>/videos/play/.
+Prints the mean return over the episodes that ended.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from cppo.cli import Parser, add_task_flags, build_configs, default_device, locate_checkpoint, print_task_list, run_main
+from cppo.errors import UsageError
+
+PLAY_NUM_ENVS = 32
+
+
+def parse_args(argv: list[str] | None):
+    parser = Parser(prog="play.py", description=__doc__.splitlines()[0])
+    add_task_flags(parser)
+    parser.add_argument("--video", action="store_true", help="record env 0 to <run>/videos/play/ (MultiGoal: a trajectory PNG)")
+    parser.add_argument("--video_length", type=int, default=200, help="recorded steps (default: 200)")
+    parser.add_argument("--headless", action="store_true", help="never open a viewer window")
+    parser.add_argument("--steps", type=int, default=None, help="steps to run (default: one episode; until closed in the viewer)")
+    parser.add_argument(
+        "--stochastic", action="store_true",
+        help="sample the policy: a random initial noise ε for a flow policy, a Gaussian sample for PPO (default: ε = 0 / the mean)",
+    )
+    parser.add_argument(
+        "--deployed", choices=["flow+residual", "flow"], default="flow+residual",
+        help="CPPO: the flow sample through the kernel mean (default), or the distilled flow alone",
+    )
+    parser.add_argument("--camera", default=None, help="MuJoCo camera name for videos (default: 'track' if the model has it)")
+    parser.add_argument("--export_only", action="store_true", help="export <run>/exported/policy.{onnx,pt} and exit")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.list:
+        print_task_list()
+        return 0
+    for flag in ("video_length", "steps", "num_envs"):
+        if getattr(args, flag) is not None and getattr(args, flag) <= 0:
+            raise UsageError(f"--{flag} must be a positive integer, got {getattr(args, flag)}")
+
+    from envs.render import configure_gl
+
+    interactive = configure_gl(args.headless or args.export_only)  # before anything imports mujoco
+
+    import torch
+
+    from cppo.checkpoint import check_algorithm, load_checkpoint, run_meta
+    from cppo.config import to_plain
+    from cppo.export import export_metadata, export_policy
+    from cppo.runner import Runner
+    from envs import make_env
+
+    checkpoint = locate_checkpoint(args)
+    saved = load_checkpoint(str(checkpoint), "cpu")
+    if args.algo:  # before a minute of env start-up
+        check_algorithm(saved.get("meta"), args.algo, str(checkpoint))
+    args.num_envs = args.num_envs or PLAY_NUM_ENVS
+    task, env_cfg, agent_cfg = build_configs(args, saved.get("meta"))
+    residual = args.deployed == "flow+residual"
+    if not residual and args.algo != "cppo":
+        raise UsageError("--deployed flow applies to cppo checkpoints only")
+
+    device = args.device or default_device()
+    print(f"[cppo] playing {checkpoint} on {task.name} ({args.algo}, {env_cfg.num_envs} envs on {device})")
+    torch.manual_seed(agent_cfg.seed)
+    env = make_env(task, env_cfg, device)
+    critic_group = "critic" if "critic" in env.get_observations().keys() else "policy"
+    meta = run_meta(task.name, args.algo, env, to_plain(env_cfg), to_plain(agent_cfg))
+    runner = Runner(env, agent_cfg.to_runner_dict(critic_group), log_dir=None, device=device, meta=meta)
+    runner.load(str(checkpoint), same_task=False)
+    trained_on = (saved.get("meta") or {}).get("task", task.name)
+    if trained_on != task.name:
+        print(f"[cppo] note: this policy was trained on {trained_on}")
+
+    actor = runner.alg.get_policy()
+    run_dir = checkpoint.parent
+    metadata = export_metadata(
+        actor, residual, task=task.name, trained_on=trained_on, checkpoint=checkpoint.name,
+        iteration=saved.get("iter"), obs_groups=actor.obs_groups, **env.deployment_info,
+    )
+    for path in export_policy(actor, run_dir / "exported", metadata, residual):
+        print(f"[cppo] exported {path}")
+    if args.export_only:
+        return 0
+
+    returns = play(env, policy_fn(actor, residual, args.stochastic, device), args, interactive, run_dir, checkpoint.stem)
+    if returns.numel():
+        print(
+            f"[cppo] mean return over {returns.numel()} episodes: {returns.mean():.2f} "
+            f"(std {returns.std(unbiased=False):.2f}, min {returns.min():.2f}, max {returns.max():.2f})"
+        )
+    else:
+        print("[cppo] no episode ended; run more --steps to get a mean return")
+    env.close()
+    return 0
+
+
+def policy_fn(actor, residual: bool, stochastic: bool, device: str):
+    """obs TensorDict → actions, through the same module that was exported (what you see is what you deploy)."""
+    import torch
+
+    from cppo.export import deployable
+    from cppo.flow_policy import FlowPolicy
+
+    deployed = deployable(actor, residual).to(device)
+    flow = isinstance(actor, FlowPolicy)
+
+    @torch.inference_mode()
+    def act(obs):
+        x = torch.cat([obs[group] for group in actor.obs_groups], dim=-1)
+        if not flow:
+            return actor(obs, stochastic_output=True) if stochastic else deployed(x)
+        noise = torch.zeros(x.shape[0], actor.num_actions, device=x.device)
+        return deployed(x, noise.normal_() if stochastic else noise)
+
+    return act
+
+
+def play(env, act, args, interactive: bool, run_dir, name: str):
+    """Run the policy; returns the returns of the episodes that ended (a 1-D tensor)."""
+    import torch
+    from tqdm import tqdm
+
+    from envs.render import InteractiveViewer, make_recorder
+
+    steps = args.steps or int(env.max_episode_length)
+    recorder = make_recorder(env, run_dir / "videos" / "play", name, args.camera) if args.video else None
+    if recorder is not None:
+        steps = max(steps, args.video_length)
+    viewer = InteractiveViewer(env) if interactive and hasattr(env, "mj_model") else None
+
+    obs = env.get_observations()
+    episode_return = torch.zeros(env.num_envs, device=env.device)
+    ended = []  # per step: the return of each env whose episode ended, NaN elsewhere (no host sync)
+    bar = tqdm(total=steps, desc="recording" if recorder else "playing", unit="step", leave=False, disable=None)
+    step = 0
+    while step < steps or (viewer is not None and args.steps is None and viewer.running):
+        obs, rewards, dones, _ = env.step(act(obs))
+        episode_return += rewards
+        done = dones > 0
+        ended.append(torch.where(done, episode_return, torch.nan))
+        episode_return = torch.where(done, 0.0, episode_return)
+        step += 1
+        bar.update(1)
+        if recorder is not None and step <= args.video_length:
+            recorder.add()
+            if step == args.video_length:
+                print(f"[cppo] wrote {recorder.close()}")
+                recorder = None
+        if viewer is not None:
+            if not viewer.running:
+                break
+            viewer.show()
+    bar.close()
+    if recorder is not None:
+        print(f"[cppo] wrote {recorder.close()}")
+    if viewer is not None:
+        viewer.close()
+    returns = torch.stack(ended).flatten().cpu() if ended else torch.zeros(0)
+    return returns[~returns.isnan()]
+
+
+if __name__ == "__main__":
+    sys.exit(run_main("play.py", main))

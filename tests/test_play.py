@@ -1,0 +1,163 @@
+"""play.py and the exported policy: ONNX/TorchScript parity with torch, a headless video, the sim2sim
+loop in plain MuJoCo, and one clear line for each bad checkpoint a user can point at."""
+
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from cppo.config import AgentCfg, CPPOCfg, PolicyCfg, PPOCfg
+from cppo.export import deployable, export_metadata, export_policy
+from helpers import ROOT, make_algorithm, one_line_error, run_script, train_cartpole
+
+OBS_DIM, NUM_ACTIONS = 7, 3
+
+
+def randomized_actor(algorithm_cfg):
+    """An actor whose every part matters: random weights, a trained-looking normalizer, a non-zero residual."""
+    torch.manual_seed(0)
+    agent = AgentCfg(algorithm=algorithm_cfg, policy=PolicyCfg(actor_hidden_dims=(32, 32), critic_hidden_dims=(16,)))
+    actor = make_algorithm(agent, OBS_DIM, NUM_ACTIONS).actor
+    with torch.no_grad():
+        for p in actor.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+        actor.obs_normalizer.update(3.0 + 2.0 * torch.randn(256, OBS_DIM))
+    return actor
+
+
+@pytest.mark.parametrize("algorithm_cfg", [CPPOCfg(flow_steps=4), CPPOCfg(integrator="midpoint"), PPOCfg()], ids=["cppo", "cppo-midpoint", "ppo"])
+def test_onnx_and_torchscript_match_torch(algorithm_cfg, tmp_path):
+    actor = randomized_actor(algorithm_cfg)
+    onnx_path, jit_path = export_policy(actor, tmp_path, export_metadata(actor, task="Test"))
+    session, scripted = ort.InferenceSession(str(onnx_path)), torch.jit.load(str(jit_path))
+    reference = deployable(actor)
+    flow = isinstance(algorithm_cfg, CPPOCfg)
+    assert [i.name for i in session.get_inputs()] == (["obs", "noise"] if flow else ["obs"])
+    for batch in (1, 64):
+        inputs = (3.0 + 2.0 * torch.randn(batch, OBS_DIM),) + ((torch.randn(batch, NUM_ACTIONS),) if flow else ())
+        expected = reference(*inputs).detach()
+        assert expected.shape == (batch, NUM_ACTIONS) and expected.std() > 0.05  # not a constant policy
+        onnx_out = session.run(None, dict(zip(["obs", "noise"], (x.numpy() for x in inputs))))[0]
+        assert np.abs(onnx_out - expected.numpy()).max() <= 1e-5
+        assert (scripted(*inputs) - expected).abs().max() <= 1e-5
+    metadata = session.get_modelmeta().custom_metadata_map
+    assert metadata["task"] == "Test" and metadata["algorithm"] == ("cppo" if flow else "ppo")
+    assert json.loads(metadata["obs_dim"]) == OBS_DIM and json.loads(metadata["action_dim"]) == NUM_ACTIONS
+    if flow:
+        assert json.loads(metadata["flow_steps"]) == algorithm_cfg.flow_steps
+    extra = {"metadata.json": ""}
+    torch.jit.load(str(jit_path), _extra_files=extra)
+    assert json.loads(extra["metadata.json"]) == metadata
+
+
+def test_deployed_flow_alone_equals_flow_plus_residual_once_the_residual_is_reset():
+    actor = randomized_actor(CPPOCfg())
+    obs, noise = torch.randn(16, OBS_DIM), torch.randn(16, NUM_ACTIONS)
+    assert not torch.allclose(deployable(actor, residual=True)(obs, noise), deployable(actor, residual=False)(obs, noise))
+    actor.kernel.reset_residual()  # what every CPPO update ends with (the default loop)
+    assert torch.equal(deployable(actor, residual=True)(obs, noise), deployable(actor, residual=False)(obs, noise))
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """Two iterations of CartpoleBalance PPO: a checkpoint that loads, not a good policy."""
+    log_root = tmp_path_factory.mktemp("logs")
+    run_dir = train_cartpole(log_root, "--max_iterations", "2", "env.num_envs=16", "agent.num_steps_per_env=8")
+    return log_root, run_dir
+
+
+def mean_return(stdout: str) -> tuple[int, float]:
+    match = re.search(r"mean return over (\d+) episodes: (-?[\d.]+)", stdout)
+    assert match, stdout[-3000:]
+    return int(match.group(1)), float(match.group(2))
+
+
+def test_headless_play_records_a_moving_video_exports_and_reports_the_return(tiny_run):
+    import imageio
+
+    log_root, run_dir = tiny_run
+    result = run_script(
+        "play.py", "--log_root", str(log_root), "--headless", "--video", "--video_length", "30",
+        "--num_envs", "4", "env.episode_length=40",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    episodes, _ = mean_return(result.stdout)
+    assert episodes == 4  # 40 steps: each of the 4 envs ended one episode
+    (video,) = (run_dir / "videos" / "play").glob("*.mp4")
+    frames = np.stack(list(imageio.v2.mimread(video, format="FFMPEG", memtest=False)))
+    assert len(frames) == 30 and (frames != frames[:1]).any()
+    metadata = ort.InferenceSession(str(run_dir / "exported" / "policy.onnx")).get_modelmeta().custom_metadata_map
+    assert metadata["task"] == "CartpoleBalance" and metadata["checkpoint"] == "model_1.pt"
+    assert json.loads(metadata["ctrl_dt"]) == pytest.approx(0.01)
+
+
+def test_multigoal_play_draws_its_trajectories(tmp_path):
+    assert run_script("train.py", "--task", "MultiGoal", "--log_root", str(tmp_path), "--max_iterations", "1").returncode == 0
+    result = run_script("play.py", "--task", "MultiGoal", "--log_root", str(tmp_path), "--video", "--video_length", "50")
+    assert result.returncode == 0, result.stderr[-3000:]
+    (picture,) = tmp_path.glob("MultiGoal_ppo/*/videos/play/model_0.png")
+    assert picture.stat().st_size > 10_000
+
+
+def test_sim2sim_in_plain_mujoco_matches_play(balanced_cartpole, tmp_path):
+    """The exported policy, run by examples/sim2sim_cartpole.py (MuJoCo C + onnxruntime, no JAX, no torch),
+    earns about what play.py reports in MJX."""
+    played = run_script("play.py", "--checkpoint", str(max(balanced_cartpole.glob("model_*.pt"), key=iteration)), "--headless")
+    assert played.returncode == 0, played.stderr[-3000:]
+    _, play_return = mean_return(played.stdout)
+    # Run the example with jax and torch made unimportable: it must not need them.
+    sim2sim = subprocess.run(
+        [sys.executable, "-c", NO_JAX_NO_TORCH, str(balanced_cartpole / "exported" / "policy.onnx"), "--episodes", "10"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert sim2sim.returncode == 0, sim2sim.stderr[-3000:]
+    _, sim_return = mean_return(sim2sim.stdout)
+    print(f"play (MJX): {play_return:.1f}, sim2sim (MuJoCo C): {sim_return:.1f}")
+    assert play_return >= 900 and abs(sim_return - play_return) <= 0.03 * play_return
+
+
+NO_JAX_NO_TORCH = (
+    "import runpy, sys; sys.modules.update(jax=None, torch=None); "
+    "sys.argv = ['sim2sim_cartpole.py'] + sys.argv[1:]; "
+    "runpy.run_path('examples/sim2sim_cartpole.py', run_name='__main__')"
+)
+
+
+def iteration(path):
+    return int(re.search(r"model_(\d+)\.pt", path.name).group(1))
+
+
+# --- bad input: one line, non-zero exit ---------------------------------------------------------------
+
+
+def test_checkpoint_of_another_task_names_both_observation_sizes(tiny_run):
+    _, run_dir = tiny_run
+    result = run_script("play.py", "--task", "AcrobotSwingup", "--checkpoint", str(run_dir / "model_1.pt"), "--headless")
+    one_line_error(result, 1, "CartpoleBalance", "AcrobotSwingup", "size 5", "size 6")
+
+
+def test_checkpoint_of_another_algorithm_is_refused(tiny_run):
+    _, run_dir = tiny_run
+    result = run_script("play.py", "--algo", "cppo", "--checkpoint", str(run_dir / "model_1.pt"), "--headless")
+    one_line_error(result, 1, "--algo ppo")
+
+
+def test_missing_run_and_checkpoint_list_what_exists(tiny_run):
+    log_root, run_dir = tiny_run
+    one_line_error(run_script("play.py", "--log_root", str(log_root), "--load_run", "nope"), 1, "no run matching 'nope'", run_dir.name)
+    one_line_error(
+        run_script("play.py", "--log_root", str(log_root), "--checkpoint", "model_7.pt"), 1, "model_0.pt, model_1.pt"
+    )
+    one_line_error(run_script("play.py", "--checkpoint", str(run_dir / "model_9.pt")), 1, "does not exist", "model_1.pt")
+
+
+def test_truncated_checkpoint_is_one_clear_line(tiny_run, tmp_path):
+    _, run_dir = tiny_run
+    broken = tmp_path / "model_5.pt"
+    broken.write_bytes((run_dir / "model_1.pt").read_bytes()[:5000])
+    one_line_error(run_script("play.py", "--checkpoint", str(broken)), 1, "corrupt or truncated", str(broken))
