@@ -33,7 +33,7 @@ def parse_args(argv: list[str] | None):
     )
     parser.add_argument("--camera", default=None, help="MuJoCo camera name for videos (default: 'track' if the model has it)")
     parser.add_argument("--export_only", action="store_true", help="export <run>/exported/policy.{onnx,pt} and exit")
-    return parser.parse_args(argv)
+    return parser.parse_intermixed_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,11 +7,12 @@ Flags follow Isaac Lab's scripts; any config field can be overridden with key=va
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 
 from cppo.cli import Parser, add_task_flags, build_configs, default_device, locate_checkpoint, print_task_list, run_main
-from cppo.errors import UsageError
+from cppo.errors import CppoError, UsageError
 
 
 def parse_args(argv: list[str] | None):
@@ -21,7 +22,21 @@ def parse_args(argv: list[str] | None):
     parser.add_argument("--run_name", default=None, help="suffix of the run folder name")
     parser.add_argument("--resume", action="store_true", help="continue the newest run (or --load_run/--checkpoint) in place")
     parser.add_argument("--logger", default=None, choices=["tensorboard", "wandb"], help="default: tensorboard")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--distributed", action="store_true",
+        help="multi-process training under torchrun: one env per rank (seed + rank), gradients all-reduced; NCCL on GPUs, gloo on CPUs",
+    )
+    return parser.parse_intermixed_args(argv)
+
+
+def distributed_rank(args) -> tuple[int, int, int]:
+    """(rank, local rank, world size) from torchrun's environment, checked against --distributed."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size > 1 and not args.distributed:
+        raise UsageError(f"launched with WORLD_SIZE={world_size} (torchrun?): add --distributed")
+    if args.distributed and "RANK" not in os.environ:
+        raise UsageError("--distributed runs under torchrun: torchrun --nproc_per_node N train.py --distributed ...")
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0")), world_size
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,34 +69,48 @@ def main(argv: list[str] | None = None) -> int:
     from cppo.runs import new_run_dir
     from envs import make_env
 
-    device = args.device or default_device()
-    # Fail on the log directory before spending a minute on JIT compilation.
-    run_dir = checkpoint.parent if checkpoint else new_run_dir(args.log_root, agent_cfg.experiment_name, agent_cfg.run_name)
-    print(f"[cppo] task {task.name} ({task.backend}), algo {args.algo}, {env_cfg.num_envs} envs on {device}")
-    print(f"[cppo] logging to {run_dir}")
+    rank, local_rank, world_size = distributed_rank(args)
+    device = args.device or (f"cuda:{local_rank}" if args.distributed and torch.cuda.is_available() else default_device())
+    # Fail on the log directory before spending a minute on JIT compilation. Only rank 0 writes.
+    run_dir = None
+    if rank == 0:
+        run_dir = checkpoint.parent if checkpoint else new_run_dir(args.log_root, agent_cfg.experiment_name, agent_cfg.run_name)
+        print(f"[cppo] task {task.name} ({task.backend}), algo {args.algo}, {env_cfg.num_envs} envs on {device}"
+              + (f", rank 0 of {world_size}" if world_size > 1 else ""))
+        print(f"[cppo] logging to {run_dir}")
 
-    random.seed(agent_cfg.seed)
-    np.random.seed(agent_cfg.seed)
-    torch.manual_seed(agent_cfg.seed)
+    seed = agent_cfg.seed + rank  # each rank explores its own env instances; rank 0's parameters are broadcast
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    env_cfg.seed = seed
     env = make_env(task, env_cfg, device)
 
-    params = run_dir / "params"
-    params.mkdir(exist_ok=True)
-    for name, cfg in (("env", env_cfg), ("agent", agent_cfg)):
-        (params / f"{name}.yaml").write_text(yaml.safe_dump(to_plain(cfg), sort_keys=False))
+    if run_dir is not None:
+        params = run_dir / "params"
+        params.mkdir(exist_ok=True)
+        for name, cfg in (("env", env_cfg), ("agent", agent_cfg)):
+            (params / f"{name}.yaml").write_text(yaml.safe_dump(to_plain(cfg), sort_keys=False))
 
     critic_group = "critic" if "critic" in env.get_observations().keys() else "policy"
     meta = run_meta(task.name, args.algo, env, to_plain(env_cfg), to_plain(agent_cfg))
-    runner = Runner(env, agent_cfg.to_runner_dict(critic_group), log_dir=str(run_dir), device=device, meta=meta)
+    log_dir = str(run_dir) if run_dir is not None else None
+    runner = Runner(env, agent_cfg.to_runner_dict(critic_group), log_dir=log_dir, device=device, meta=meta)
     runner.add_git_repo_to_log(__file__)
     if checkpoint is not None:
-        print(f"[cppo] resuming from {checkpoint}")
+        if rank == 0:
+            print(f"[cppo] resuming from {checkpoint}")
         runner.load(str(checkpoint))
     remaining = agent_cfg.max_iterations - runner.current_learning_iteration
     if remaining <= 0:
         print(f"[cppo] run already has {runner.current_learning_iteration} of {agent_cfg.max_iterations} iterations; nothing to do")
         return 0
     runner.learn(remaining, init_at_random_ep_len=agent_cfg.init_at_random_ep_len and checkpoint is None)
+    if world_size > 1:
+        if not runner.parameters_in_sync():
+            raise CppoError(f"rank {rank}: parameters differ between ranks at the end of training")
+        if rank == 0:
+            print(f"[cppo] parameters identical on all {world_size} ranks")
     env.close()
     return 0
 

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import zipfile
@@ -21,10 +22,14 @@ from cppo.errors import CppoError
 
 
 def atomic_torch_save(obj: dict, path: str) -> None:
+    # Serialize in memory first: torch.save's zip writer turns a failed write (full disk) into an opaque
+    # RuntimeError, a plain file write raises the OSError that says what happened.
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
     tmp = f"{path}.tmp{os.getpid()}"
     try:
         with open(tmp, "wb") as f:
-            torch.save(obj, f)
+            f.write(buffer.getbuffer())
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -119,6 +119,8 @@ class AgentCfg:
     max_iterations: int = 300
     """Total iterations of the run; a resumed run continues up to this same total."""
     save_interval: int = 50
+    keep_checkpoints: int = 10
+    """Newest model_<it>.pt files kept on disk (0: all); model_best.pt is kept besides."""
     seed: int = 42
     experiment_name: str = ""
     run_name: str = ""
@@ -138,6 +140,7 @@ class AgentCfg:
         return {
             "num_steps_per_env": self.num_steps_per_env,
             "save_interval": self.save_interval,
+            "keep_checkpoints": self.keep_checkpoints,
             "obs_groups": {"actor": ["policy"], "critic": [critic_group]},
             "algorithm": self.algorithm.algorithm_cfg(),
             "actor": self.algorithm.actor_cfg(policy),

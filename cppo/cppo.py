@@ -4,9 +4,9 @@ Per iteration:
  1. rollout   a0 = ODE-solve φ_ref from ε (K steps); a ~ N(μ_θ(s, a0), σ_θ²)             → act()
  2. returns   GAE; time-outs bootstrap from V(true final obs)         → PPO.process_env_step/compute_returns
  3. PPO on the kernel θ and critic ψ with the *conditional* ratio
-              r = N(a; μ_θ(s,a0), σ_θ²) / p_old(a | s, a0)                                → update()
+              r = N(a; μ_θ(s,a0), σ_θ²) / p_old(a | s, a0)                                → optimize()
  4. distill   flow matching of φ onto a* = clip(μ_θ(s, a0)) paired with the stored ε      → distill()
- 5. reference φ_ref ← τ_ema·φ_ref + (1 − τ_ema)·φ, and Δ ← 0                              → update()
+ 5. reference φ_ref ← τ_ema·φ_ref + (1 − τ_ema)·φ, and Δ ← 0                              → optimize()
 
 It subclasses our PPO (itself rsl_rl's PPO), so the runner, storage, GAE, time-out bootstrapping,
 normalization and multi-GPU plumbing are rsl_rl's. The rollout storage keeps the kernel's conditional
@@ -86,7 +86,7 @@ class CPPO(PPO):
 
     # --- 3. conditional PPO, 4. distillation, 5. reference update -------------------------------------
 
-    def update(self) -> dict[str, float]:
+    def optimize(self) -> dict[str, float]:
         totals: dict[str, torch.Tensor] = {}
         for batch in self.storage.mini_batch_generator(self.num_mini_batches, self.num_learning_epochs):
             for key, value in self.ppo_step(batch).items():

@@ -1,15 +1,34 @@
-"""rsl_rl's PPO, unchanged except for one thing: time-outs bootstrap from the *true final* observation.
+"""rsl_rl's PPO with two additions, inherited by every algorithm of cppo:
 
-rsl_rl adds γ·V(s_t) to the reward of a truncated step, because auto-reset has already replaced the final
-observation. Our envs return it in extras["final_observations"], so the right target γ·V(s_final) is
-available; with no such entry the behaviour is rsl_rl's own.
+- time-outs bootstrap from the *true final* observation. rsl_rl adds γ·V(s_t) to the reward of a
+  truncated step, because auto-reset has already replaced the final observation. Our envs return it in
+  extras["final_observations"], so the right target γ·V(s_final) is available; with no such entry the
+  behaviour is rsl_rl's own.
+- a NaN/inf guard around every update: the rollout (observations, rewards) before, the losses and the
+  parameters after — one host sync per iteration, where rsl_rl's per-step NaN check costs several per
+  step. A non-finite value stops training before the next checkpoint is written.
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 from rsl_rl.algorithms import PPO as RslRlPPO
 from tensordict import TensorDict
+
+from cppo.errors import CppoError
+
+
+class NonFiniteError(CppoError):
+    """NaN or inf in the rollout, a loss or a parameter (the runner adds the iteration)."""
+
+
+def non_finite(tensors: dict[str, torch.Tensor]) -> list[str]:
+    """Names of the tensors holding NaN or inf, at the cost of one host sync."""
+    names = list(tensors)
+    finite = torch.stack([tensors[name].isfinite().all() for name in names]).cpu()
+    return [name for name, ok in zip(names, finite.tolist()) if not ok]
 
 
 def time_out_bootstrap(critic: torch.nn.Module, gamma: float, extras: dict, fallback_values: torch.Tensor) -> torch.Tensor:
@@ -25,7 +44,31 @@ def time_out_bootstrap(critic: torch.nn.Module, gamma: float, extras: dict, fall
 
 
 class PPO(RslRlPPO):
-    """rsl_rl PPO with time-out bootstrapping on the true final observation."""
+    """rsl_rl PPO with time-out bootstrapping on the true final observation and a NaN/inf guard."""
+
+    num_updates: int = 0
+    """Updates that passed the guard (the runner names the failing iteration from it)."""
+
+    def update(self) -> dict[str, float]:
+        bad = non_finite({f"observations '{k}'": v for k, v in self.storage.observations.items()} | {"rewards": self.storage.rewards})
+        if bad:
+            raise NonFiniteError(f"the env returned non-finite {' and '.join(bad)}")
+        losses = self.optimize()
+        bad = [f"loss '{name}'" for name, value in losses.items() if not math.isfinite(value)]
+        bad += non_finite({f"parameter '{name}'": p for name, p in self.named_trainable_parameters()})
+        if bad:
+            raise NonFiniteError(f"the update produced non-finite {', '.join(bad[:3])}{' ...' if len(bad) > 3 else ''}")
+        self.num_updates += 1
+        return losses
+
+    def optimize(self) -> dict[str, float]:
+        """One update on the stored rollout: rsl_rl's PPO update (CPPO overrides it)."""
+        return super().update()
+
+    def named_trainable_parameters(self):
+        for prefix, module in (("actor", self.actor), ("critic", self.critic)):
+            for name, parameter in module.named_parameters():
+                yield f"{prefix}.{name}", parameter
 
     def process_env_step(self, obs: TensorDict, rewards: torch.Tensor, dones: torch.Tensor, extras: dict) -> None:
         if "time_outs" in extras:

@@ -1,27 +1,85 @@
-"""rsl_rl's OnPolicyRunner with the checkpoints of cppo/checkpoint.py: atomic writes, safe reads, a "meta"
-record of the run in every file, and a resume that continues *after* the saved iteration (rsl_rl would
-repeat it)."""
+"""rsl_rl's OnPolicyRunner, made so that a run is never lost:
+
+- checkpoints are written atomically (cppo/checkpoint.py), the last `keep_checkpoints` are kept plus
+  model_best.pt (highest mean episode return at a save), and each records the run ("meta"), the
+  learning rate and every RNG stream (torch, CUDA, numpy, Python, the env's own key);
+- a resume continues *after* the saved iteration (rsl_rl would repeat it) with the same learning rate
+  and RNG streams;
+- the NaN/inf guard of cppo/ppo.py stops the run with one line naming the iteration, before a bad
+  checkpoint can be written;
+- multi-process training (torchrun) runs on NCCL with GPUs and on gloo with CPUs.
+"""
 
 from __future__ import annotations
 
+import os
+import random
+import statistics
+from pathlib import Path
+
+import numpy as np
+import torch
 from rsl_rl.runners import OnPolicyRunner
 
 from cppo.checkpoint import atomic_torch_save, check_compatible, first_line, load_checkpoint
 from cppo.errors import CppoError
+from cppo.ppo import NonFiniteError
+from cppo.runs import checkpoints
 
 
 class Runner(OnPolicyRunner):
     def __init__(self, env, train_cfg: dict, log_dir: str | None = None, device: str = "cpu", meta: dict | None = None):
+        train_cfg.setdefault("check_for_nan", False)  # replaced by the per-iteration guard (no per-step host sync)
         super().__init__(env, train_cfg, log_dir=log_dir, device=device)
         self.meta = meta
+        self.keep_checkpoints = int(train_cfg.get("keep_checkpoints", 0))
+        self.best_return = -float("inf")
+        self.last_saved: str | None = None
+        if log_dir is not None:
+            for stale in Path(log_dir).glob("*.pt.tmp*"):  # left by a process killed mid-write
+                stale.unlink()
+
+    # --- the loop ------------------------------------------------------------------------------------
+
+    def learn(self, num_learning_iterations: int, init_at_random_ep_len: bool = False) -> None:
+        start, updates = self.current_learning_iteration, self.alg.num_updates
+        try:
+            super().learn(num_learning_iterations, init_at_random_ep_len)
+        except NonFiniteError as err:
+            failed = start + self.alg.num_updates - updates
+            kept = f"the last checkpoint, {Path(self.last_saved).name}, is intact" if self.last_saved else "no checkpoint was written"
+            raise CppoError(f"iteration {failed}: {err}; training stopped, {kept}") from None
+
+    # --- checkpoints ---------------------------------------------------------------------------------
 
     def save(self, path: str, infos: dict | None = None) -> None:
         saved = self.alg.save()
-        saved["iter"] = self.current_learning_iteration
-        saved["infos"] = infos
-        saved["meta"] = self.meta
-        atomic_torch_save(saved, path)
+        saved.update(
+            iter=self.current_learning_iteration,
+            infos=infos,
+            meta=self.meta,
+            learning_rate=float(self.alg.learning_rate),
+            rng_state=rng_state(self.env),
+        )
+        mean_return = statistics.mean(self.logger.rewbuffer) if self.logger.rewbuffer else None
+        if mean_return is not None and mean_return > self.best_return:
+            self.best_return = mean_return
+        saved["best_return"] = self.best_return
+        try:
+            atomic_torch_save(saved, path)
+            if mean_return is not None and mean_return == self.best_return:
+                atomic_torch_save(saved, str(Path(path).with_name("model_best.pt")))
+        except OSError as err:
+            raise CppoError(f"cannot write checkpoint {path}: {err.strerror or err}; earlier checkpoints are intact") from None
+        self.last_saved = path
+        self.prune(Path(path).parent)
         self.logger.save_model(path, self.current_learning_iteration)
+
+    def prune(self, run_dir: Path) -> None:
+        """Keep the newest `keep_checkpoints` model_<it>.pt (0: keep all); model_best.pt is never pruned."""
+        if self.keep_checkpoints > 0:
+            for old in checkpoints(run_dir)[: -self.keep_checkpoints]:
+                old.unlink()
 
     def load(
         self,
@@ -40,4 +98,67 @@ class Runner(OnPolicyRunner):
             raise CppoError(f"checkpoint {path} does not fit this task/algorithm: {first_line(err)}") from None
         if resumed:
             self.current_learning_iteration = int(checkpoint["iter"]) + 1
+            self.best_return = checkpoint.get("best_return", self.best_return)
+            if "learning_rate" in checkpoint:
+                self.alg.learning_rate = checkpoint["learning_rate"]
+                for group in self.alg.optimizer.param_groups:
+                    group["lr"] = self.alg.learning_rate
+            if "rng_state" in checkpoint:
+                set_rng_state(self.env, checkpoint["rng_state"])
         return checkpoint.get("infos")
+
+    # --- multi-process ---------------------------------------------------------------------------------
+
+    def _configure_multi_gpu(self) -> None:
+        """rsl_rl's torchrun set-up, with gloo when the device is a CPU (so it also runs without GPUs)."""
+        if str(self.device).startswith("cuda") or int(os.getenv("WORLD_SIZE", "1")) == 1:
+            return super()._configure_multi_gpu()
+        self.gpu_world_size = int(os.environ["WORLD_SIZE"])
+        self.gpu_local_rank = int(os.getenv("LOCAL_RANK", "0"))
+        self.gpu_global_rank = int(os.getenv("RANK", "0"))
+        self.is_distributed = True
+        self.cfg["multi_gpu"] = {
+            "global_rank": self.gpu_global_rank,
+            "local_rank": self.gpu_local_rank,
+            "world_size": self.gpu_world_size,
+        }
+        if not torch.distributed.is_initialized():
+            torch.distributed.init_process_group(backend="gloo", rank=self.gpu_global_rank, world_size=self.gpu_world_size)
+
+
+    def parameters_in_sync(self) -> bool:
+        """True when every rank holds the same actor and critic parameters (elementwise max = min)."""
+        flat = torch.cat([p.detach().flatten() for _, p in self.alg.named_trainable_parameters()]).double()
+        high, low = flat.clone(), flat.clone()
+        torch.distributed.all_reduce(high, op=torch.distributed.ReduceOp.MAX)
+        torch.distributed.all_reduce(low, op=torch.distributed.ReduceOp.MIN)
+        return bool(torch.equal(high, low))
+
+
+def rng_state(env) -> dict:
+    """Every random stream a run draws from, as plain values and tensors (weights_only-loadable)."""
+    numpy_state = np.random.get_state(legacy=False)
+    state = {
+        "torch": torch.get_rng_state(),
+        "python": random.getstate(),
+        "numpy": {"key": torch.from_numpy(numpy_state["state"]["key"].astype(np.int64)), "pos": int(numpy_state["state"]["pos"]),
+                  "has_gauss": int(numpy_state["has_gauss"]), "gauss": float(numpy_state["gauss"])},
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    if hasattr(env, "rng_state"):
+        state["env"] = env.rng_state()
+    return state
+
+
+def set_rng_state(env, state: dict) -> None:
+    torch.set_rng_state(state["torch"].cpu())
+    random.setstate(tuple(tuple(x) if isinstance(x, list) else x for x in state["python"]))
+    numpy_state = state["numpy"]
+    np.random.set_state(
+        ("MT19937", numpy_state["key"].numpy().astype(np.uint32), numpy_state["pos"], numpy_state["has_gauss"], numpy_state["gauss"])
+    )
+    if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
+    if "env" in state and hasattr(env, "set_rng_state"):
+        env.set_rng_state(state["env"])

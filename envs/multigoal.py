@@ -87,6 +87,12 @@ class MultiGoalEnv(VecEnv):
         }
         return self.observation(), rewards, time_outs.float(), extras
 
+    def rng_state(self) -> torch.Tensor:
+        return self.generator.get_state()
+
+    def set_rng_state(self, state: torch.Tensor) -> None:
+        self.generator.set_state(state.cpu())
+
     @property
     def deployment_info(self) -> dict:
         return {"dt": self.cfg.dt, "action_clip": 1.0, "num_goals": self.cfg.num_goals, "radius": self.cfg.radius}

@@ -155,7 +155,7 @@ class PlaygroundVecEnv(VecEnv):
         self.cfg = cfg
         self.device = torch.device(device)
         self.num_envs = cfg.num_envs
-        jax_device = jax_device_for(self.device)
+        jax_device = self._jax_device = jax_device_for(self.device)
         try:
             env = registry.load(cfg.env_id, config_overrides={"impl": cfg.impl})
         except ImportError as err:
@@ -276,6 +276,14 @@ class PlaygroundVecEnv(VecEnv):
         lengths = value.detach().to(self.device, torch.int32).clone().contiguous()
         carry = self.carry._replace(episode_length=jax.dlpack.from_dlpack(lengths))
         self._carry_leaves = jax.tree.leaves(carry)
+
+    def rng_state(self) -> torch.Tensor:
+        """The env's JAX key (auto-resets and domain randomization draw from it), for checkpoints."""
+        return torch.from_numpy(jax.device_get(self.carry.key).astype("int64"))
+
+    def set_rng_state(self, state: torch.Tensor) -> None:
+        key = jax.device_put(jp.asarray(state.cpu().numpy(), dtype=jp.uint32), self._jax_device)
+        self._carry_leaves = jax.tree.leaves(self.carry._replace(key=key))
 
     # --- for play.py: looking at one env, deploying the policy -------------------------------------------
 
