@@ -111,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             raise CppoError(f"rank {rank}: parameters differ between ranks at the end of training")
         if rank == 0:
             print(f"[cppo] parameters identical on all {world_size} ranks")
+        torch.distributed.destroy_process_group()  # a clean gloo/NCCL shutdown (else: abort at exit)
     env.close()
     return 0
 
