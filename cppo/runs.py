@@ -57,6 +57,8 @@ def find_checkpoint(run_dir: Path, checkpoint: str = "") -> Path:
         if path.is_dir():
             raise CppoError(f"checkpoint {path} is a directory; {listing(path)}")
         raise CppoError(f"checkpoint {path} does not exist; {listing(path.parent)}")
+    if checkpoint and (run_dir / checkpoint).is_file():  # an exact name, e.g. model_best.pt
+        return run_dir / checkpoint
     found = checkpoints(run_dir)
     if checkpoint:
         found = [p for p in found if re.fullmatch(checkpoint, p.name) or p.name == checkpoint]

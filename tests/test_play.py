@@ -99,9 +99,11 @@ def test_headless_play_records_a_moving_video_exports_and_reports_the_return(tin
 
 def test_multigoal_play_draws_its_trajectories(tmp_path):
     assert run_script("train.py", "--task", "MultiGoal", "--log_root", str(tmp_path), "--max_iterations", "1").returncode == 0
-    result = run_script("play.py", "--task", "MultiGoal", "--log_root", str(tmp_path), "--video", "--video_length", "50")
+    result = run_script(
+        "play.py", "--task", "MultiGoal", "--log_root", str(tmp_path), "--checkpoint", "model_best.pt", "--video", "--video_length", "50"
+    )
     assert result.returncode == 0, result.stderr[-3000:]
-    (picture,) = tmp_path.glob("MultiGoal_ppo/*/videos/play/model_0.png")
+    (picture,) = tmp_path.glob("MultiGoal_ppo/*/videos/play/model_best.png")
     assert picture.stat().st_size > 10_000
 
 
