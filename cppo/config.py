@@ -26,6 +26,10 @@ class PolicyCfg:
     obs_normalization: bool = True
     init_noise_std: float = 1.0
 
+    def network(self, hidden_dims: tuple[int, ...]) -> dict[str, Any]:
+        """The fields every actor/critic network of the runner config shares."""
+        return {"hidden_dims": list(hidden_dims), "activation": self.activation, "obs_normalization": self.obs_normalization}
+
 
 @dataclass
 class PPOCfg:
@@ -50,9 +54,7 @@ class PPOCfg:
         """rsl_rl's MLPModel with a Gaussian head."""
         return {
             "class_name": "rsl_rl.models:MLPModel",
-            "hidden_dims": list(policy.actor_hidden_dims),
-            "activation": policy.activation,
-            "obs_normalization": policy.obs_normalization,
+            **policy.network(policy.actor_hidden_dims),
             "distribution_cfg": {"class_name": "rsl_rl.modules:GaussianDistribution", "init_std": policy.init_noise_std, "std_type": "scalar"},
         }
 
@@ -101,9 +103,7 @@ class CPPOCfg(PPOCfg):
     def actor_cfg(self, policy: PolicyCfg) -> dict[str, Any]:
         return {
             "class_name": "cppo.flow_policy:FlowPolicy",
-            "hidden_dims": list(policy.actor_hidden_dims),
-            "activation": policy.activation,
-            "obs_normalization": policy.obs_normalization,
+            **policy.network(policy.actor_hidden_dims),
             "init_std": policy.init_noise_std,
             **{name: getattr(self, name) for name in self.actor_fields()},
         }
@@ -131,12 +131,7 @@ class AgentCfg:
     def to_runner_dict(self, critic_group: str) -> dict[str, Any]:
         """The nested dict rsl_rl's OnPolicyRunner expects."""
         policy = self.policy
-        critic = {
-            "class_name": "rsl_rl.models:MLPModel",
-            "hidden_dims": list(policy.critic_hidden_dims),
-            "activation": policy.activation,
-            "obs_normalization": policy.obs_normalization,
-        }
+        critic = {"class_name": "rsl_rl.models:MLPModel", **policy.network(policy.critic_hidden_dims)}
         return {
             "num_steps_per_env": self.num_steps_per_env,
             "save_interval": self.save_interval,
