@@ -12,6 +12,7 @@ import sys
 
 from cppo.cli import Parser, add_task_flags, build_configs, default_device, locate_checkpoint, print_task_list, run_main
 from cppo.errors import UsageError
+from envs.render import format_command
 
 PLAY_NUM_ENVS = 32
 
@@ -30,6 +31,11 @@ def parse_args(argv: list[str] | None):
     parser.add_argument(
         "--deployed", choices=["flow+residual", "flow"], default="flow+residual",
         help="CPPO: the flow sample through the kernel mean (default), or the distilled flow alone",
+    )
+    parser.add_argument(
+        "--command", nargs=3, type=float, default=None, metavar=("VX", "VY", "YAW"),
+        help="joystick tasks: hold the velocity command (forward m/s, lateral m/s, yaw rad/s) fixed; "
+        "in the viewer the arrow keys and , . change it and 0 stops (default: the env samples commands)",
     )
     parser.add_argument("--camera", default=None, help="MuJoCo camera name for videos (default: 'track' if the model has it)")
     parser.add_argument("--export_only", action="store_true", help="export <run>/exported/policy.{onnx,pt} and exit")
@@ -71,6 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"[cppo] playing {checkpoint} on {task.name} ({args.algo}, {env_cfg.num_envs} envs on {device})")
     torch.manual_seed(agent_cfg.seed)
     env = make_env(task, env_cfg, device)
+    if args.command is not None:
+        if not getattr(env, "has_command", False):
+            raise UsageError(f"--command: {task.name} takes no velocity command (joystick tasks do, e.g. Go1JoystickFlatTerrain)")
+        env.set_command(tuple(args.command))
+        print(f"[cppo] command: {format_command(args.command)}")
     critic_group = "critic" if "critic" in env.get_observations().keys() else "policy"
     meta = run_meta(task.name, args.algo, env, to_plain(env_cfg), to_plain(agent_cfg))
     runner = Runner(env, agent_cfg.to_runner_dict(critic_group), log_dir=None, device=device, meta=meta)
@@ -134,7 +145,7 @@ def play(env, act, args, interactive: bool, run_dir, name: str):
     recorder = make_recorder(env, run_dir / "videos" / "play", name, args.camera) if args.video else None
     if recorder is not None:
         steps = max(steps, args.video_length)
-    viewer = InteractiveViewer(env) if interactive and hasattr(env, "mj_model") else None
+    viewer = InteractiveViewer(env, args.command) if interactive and hasattr(env, "mj_model") else None
 
     obs = env.get_observations()
     episode_return = torch.zeros(env.num_envs, device=env.device)

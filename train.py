@@ -23,6 +23,10 @@ def parse_args(argv: list[str] | None):
     parser.add_argument("--resume", action="store_true", help="continue the newest run (or --load_run/--checkpoint) in place")
     parser.add_argument("--logger", default=None, choices=["tensorboard", "wandb"], help="default: tensorboard")
     parser.add_argument(
+        "--sizes", choices=["auto", "gpu", "cpu"], default="auto",
+        help="GPU-sized tasks (locomotion): their GPU defaults, or the small CPU sizes; auto: by device (default)",
+    )
+    parser.add_argument(
         "--distributed", action="store_true",
         help="multi-process training under torchrun: one env per rank (seed + rank), gradients all-reduced; NCCL on GPUs, gloo on CPUs",
     )
@@ -50,7 +54,10 @@ def main(argv: list[str] | None = None) -> int:
         from cppo.checkpoint import load_checkpoint
 
         saved = load_checkpoint(str(checkpoint), "cpu").get("meta")
-    task, env_cfg, agent_cfg = build_configs(args, saved)
+    rank, local_rank, world_size = distributed_rank(args)
+    device = args.device or default_device(local_rank)
+    cpu_sizes = args.sizes == "cpu" or (args.sizes == "auto" and device.startswith("cpu"))
+    task, env_cfg, agent_cfg = build_configs(args, saved, cpu_sizes)
     if agent_cfg.max_iterations <= 0:
         raise UsageError(f"max_iterations must be positive, got {agent_cfg.max_iterations}")
     if agent_cfg.logger == "wandb":
@@ -67,10 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     from cppo.config import to_plain
     from cppo.runner import Runner
     from cppo.runs import new_run_dir
-    from envs import make_env
+    from envs import check_assets, make_env
 
-    rank, local_rank, world_size = distributed_rank(args)
-    device = args.device or (f"cuda:{local_rank}" if args.distributed and torch.cuda.is_available() else default_device())
+    check_assets(task, env_cfg)
     # Fail on the log directory before spending a minute on JIT compilation. Only rank 0 writes.
     run_dir = None
     if rank == 0:
@@ -78,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[cppo] task {task.name} ({task.backend}), algo {args.algo}, {env_cfg.num_envs} envs on {device}"
               + (f", rank 0 of {world_size}" if world_size > 1 else ""))
         print(f"[cppo] logging to {run_dir}")
+        if cpu_sizes and task.cpu_sizes and saved is None:
+            sizes = " ".join(f"{key}={value}" for key, value in task.cpu_sizes.items())
+            print(f"[cppo] CPU sizes for {task.name}: {sizes} (before flags and overrides; --sizes gpu keeps the GPU defaults)")
 
     seed = agent_cfg.seed + rank  # each rank explores its own env instances; rank 0's parameters are broadcast
     random.seed(seed)

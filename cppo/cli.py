@@ -9,7 +9,7 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
-from cppo.config import apply_overrides, update_from_plain
+from cppo.config import apply_overrides, apply_values, update_from_plain
 from cppo.errors import CppoError, UsageError
 from cppo.runs import find_checkpoint, find_run
 
@@ -42,14 +42,15 @@ def add_task_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def default_device() -> str:
+def default_device(index: int = 0) -> str:
     import torch
 
-    return "cuda:0" if torch.cuda.is_available() else "cpu"
+    return f"cuda:{index}" if torch.cuda.is_available() else "cpu"
 
 
-def build_configs(args: argparse.Namespace, saved: dict | None = None):
-    """Registry defaults ← a checkpoint's recorded configs (`saved`, its "meta") ← flags ← key=value overrides.
+def build_configs(args: argparse.Namespace, saved: dict | None = None, cpu_sizes: bool = False):
+    """Registry defaults ← the task's CPU sizes (if `cpu_sizes`) ← a checkpoint's recorded configs (`saved`,
+    its "meta") ← flags ← key=value overrides.
 
     The recorded env config is used only for the task it was recorded on (a policy may be played on a
     sibling task, e.g. flat → rough terrain). Returns (task, env_cfg, agent_cfg) and sets args.algo.
@@ -60,6 +61,8 @@ def build_configs(args: argparse.Namespace, saved: dict | None = None):
     task = get_task(args.task or saved.get("task") or DEFAULT_TASK)
     args.algo = args.algo or saved.get("algo") or "ppo"
     env_cfg, agent_cfg = task.env_cfg(), task.agent_cfg(args.algo)
+    if cpu_sizes:
+        apply_values({"env": env_cfg, "agent": agent_cfg}, task.cpu_sizes)
     if saved.get("algo") == args.algo:
         update_from_plain(agent_cfg, saved["agent_cfg"])
         if saved["task"] == task.name:

@@ -189,22 +189,39 @@ def parse_value(text: str, kind: Any, key: str) -> Any:
     raise UsageError(f"bad value for {key}: '{text}' is not a valid {name}")
 
 
-def apply_overrides(roots: dict[str, Any], overrides: list[str]) -> None:
-    """Apply `section.path=value` strings (e.g. `agent.algorithm.learning_rate=3e-4`, `env.num_envs=64`)."""
+def config_paths(roots: dict[str, Any]) -> dict[str, tuple[Any, dataclasses.Field]]:
     paths = {}
     for section, cfg in roots.items():
         paths.update(field_paths(cfg, f"{section}."))
+    return paths
+
+
+def lookup(paths: dict[str, tuple[Any, dataclasses.Field]], key: str, sections) -> tuple[Any, dataclasses.Field]:
+    if key not in paths:
+        close = difflib.get_close_matches(key, paths, n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(close)}?" if close else f"; valid keys start with {', '.join(s + '.' for s in sections)}"
+        raise UsageError(f"unknown config key '{key}'{hint}")
+    return paths[key]
+
+
+def apply_overrides(roots: dict[str, Any], overrides: list[str]) -> None:
+    """Apply `section.path=value` strings (e.g. `agent.algorithm.learning_rate=3e-4`, `env.num_envs=64`)."""
+    paths = config_paths(roots)
     for override in overrides:
         key, sep, text = override.partition("=")
         if not sep or not key:
             raise UsageError(f"bad override '{override}': expected key=value, e.g. agent.algorithm.learning_rate=3e-4")
-        if key not in paths:
-            close = difflib.get_close_matches(key, paths, n=3, cutoff=0.6)
-            hint = f"; did you mean {', '.join(close)}?" if close else f"; valid keys start with {', '.join(s + '.' for s in roots)}"
-            raise UsageError(f"unknown config key '{key}'{hint}")
-        owner, f = paths[key]
+        owner, f = lookup(paths, key, roots)
         hints = typing.get_type_hints(type(owner))
         setattr(owner, f.name, parse_value(text, hints[f.name], key))
+
+
+def apply_values(roots: dict[str, Any], values: dict[str, Any]) -> None:
+    """`apply_overrides` for values already typed (e.g. a task's CPU sizes)."""
+    paths = config_paths(roots)
+    for key, value in values.items():
+        owner, f = lookup(paths, key, roots)
+        setattr(owner, f.name, value)
 
 
 # --- configs as plain data (YAML files, checkpoint records) ----------------------------------------

@@ -7,6 +7,14 @@ import torch
 from rsl_rl.env import VecEnv
 
 
+def check_assets(task, env_cfg) -> None:
+    """Fail fast (before a run folder exists) when the task's robot models cannot be found."""
+    if task.menagerie_robot:
+        from envs.playground import use_menagerie
+
+        use_menagerie(env_cfg.menagerie_dir, task.menagerie_robot, env_cfg.env_id)
+
+
 def make_env(task, env_cfg, device: str | torch.device) -> VecEnv:
     """Build the VecEnv of a registered task (`tasks.TaskSpec`) from its (possibly overridden) env config."""
     if task.backend == "playground":

@@ -113,23 +113,60 @@ def make_recorder(env, directory: Path, name: str, camera: str | None = None):
     raise CppoError(f"{type(env).__name__} cannot be recorded")
 
 
-class InteractiveViewer:
-    """MuJoCo's passive viewer on env 0, paced to real time. Closing the window ends play."""
+# GLFW key codes → (command index, change): ↑/↓ forward speed, ←/→ yaw rate, ","/"." lateral speed.
+JOYSTICK_KEYS = {265: (0, 0.1), 264: (0, -0.1), 263: (2, 0.1), 262: (2, -0.1), 44: (1, 0.1), 46: (1, -0.1)}
+STOP_KEY = 48  # "0"
 
-    def __init__(self, env):
+
+def format_command(command) -> str:
+    vx, vy, yaw = command
+    return f"forward {vx:+.2f} m/s, lateral {vy:+.2f} m/s, yaw {yaw:+.2f} rad/s"
+
+
+def joystick_key(command: tuple[float, float, float], key: int) -> tuple[float, float, float] | None:
+    """The command after a key press in the viewer; None when the key is not a joystick key."""
+    if key == STOP_KEY:
+        return (0.0, 0.0, 0.0)
+    if key not in JOYSTICK_KEYS:
+        return None
+    index, change = JOYSTICK_KEYS[key]
+    updated = list(command)
+    updated[index] = round(updated[index] + change, 6)
+    return tuple(updated)
+
+
+class InteractiveViewer:
+    """MuJoCo's passive viewer on env 0, paced to real time. Closing the window ends play. On joystick
+    tasks the keyboard steers every env (JOYSTICK_KEYS)."""
+
+    def __init__(self, env, command: tuple[float, float, float] | None = None):
         import mujoco
         import mujoco.viewer
 
         self.env = env
         self.data = mujoco.MjData(env.mj_model)
-        self.handle = mujoco.viewer.launch_passive(env.mj_model, self.data)
+        self.command, self.pending = command or (0.0, 0.0, 0.0), None
+        steerable = getattr(env, "has_command", False)
+        self.handle = mujoco.viewer.launch_passive(env.mj_model, self.data, key_callback=self.on_key if steerable else None)
+        if steerable:
+            print("[cppo] steer with ↑/↓ (forward), ←/→ (turn), , and . (sideways), 0 (stop)")
         self.next_frame = time.perf_counter()
+
+    def on_key(self, key: int) -> None:
+        # Runs on the viewer's thread: only record the new command; the play loop applies it.
+        updated = joystick_key(self.pending or self.command, key)
+        if updated is not None:
+            self.pending = updated
 
     @property
     def running(self) -> bool:
         return self.handle.is_running()
 
     def show(self) -> None:
+        if self.pending is not None:
+            self.command, self.pending = self.pending, None
+            self.env.set_command(self.command)
+            print(f"[cppo] command: {format_command(self.command)}")
         with self.handle.lock():
             set_state(self.env.mj_model, self.data, self.env.physics_state(0))
         self.handle.sync()

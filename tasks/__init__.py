@@ -6,7 +6,7 @@ Each task's defaults live in one place (its module's table); the CLI overrides t
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from cppo.config import AgentCfg
@@ -25,6 +25,8 @@ class TaskSpec:
     """Algorithm name → a fresh default agent config."""
     menagerie_robot: str | None = None
     """mujoco_menagerie folder the task's robot lives in (None: the env ships its own model)."""
+    cpu_sizes: dict[str, Any] = field(default_factory=dict)
+    """Config values (override keys, e.g. "env.num_envs") that replace GPU-sized defaults on a CPU run."""
 
     def agent_cfg(self, algo: str) -> AgentCfg:
         if algo not in self.agent_cfgs:
@@ -49,4 +51,4 @@ def get_task(name: str) -> TaskSpec:
     return REGISTRY[name]
 
 
-from tasks import builtin, dm_control  # noqa: E402,F401  (they register their tasks)
+from tasks import builtin, dm_control, locomotion  # noqa: E402,F401  (they register their tasks)

@@ -162,3 +162,9 @@ def test_truncated_checkpoint_is_one_clear_line(tiny_run, tmp_path):
     broken = tmp_path / "model_5.pt"
     broken.write_bytes((run_dir / "model_1.pt").read_bytes()[:5000])
     one_line_error(run_script("play.py", "--checkpoint", str(broken)), 1, "corrupt or truncated", str(broken))
+
+
+def test_command_on_a_task_without_one_is_refused(tiny_run):
+    _, run_dir = tiny_run
+    result = run_script("play.py", "--checkpoint", str(run_dir / "model_1.pt"), "--headless", "--command", "1", "0", "0")
+    one_line_error(result, 2, "--command", "CartpoleBalance takes no velocity command")

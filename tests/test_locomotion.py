@@ -1,0 +1,150 @@
+"""Legged locomotion on MuJoCo Playground: registry defaults, CPU sizes, joystick commands, CPU smoke runs.
+
+JAX compiles each robot for tens of seconds on 2 cores, so only Go1JoystickFlatTerrain runs in the default
+suite; every other task's smoke run is marked slow: `python -m pytest -m slow tests/test_locomotion.py`.
+All smoke runs use the same env count so that JAX's compilation cache serves the later processes.
+"""
+
+import argparse
+import math
+
+import numpy as np
+import pytest
+from helpers import one_line_error, run_script, scalars
+
+import tasks
+from cppo.cli import build_configs
+from envs.render import joystick_key
+from tasks.locomotion import CPU_SIZES, NUM_ENVS, STEPS_PER_ENV, TASKS
+
+ISSUE_TASKS = (
+    "Go1JoystickFlatTerrain", "Go1JoystickRoughTerrain", "Go1Getup", "Go1Handstand", "T1JoystickFlatTerrain",
+    "G1JoystickFlatTerrain", "H1JoystickGaitTracking", "BarkourJoystick",
+)  # fmt: skip
+SMOKE_ENVS = 16
+DEFAULT_SUITE = "Go1JoystickFlatTerrain"
+JOYSTICK = {name for name in TASKS if "Joystick" in name or "GaitTracking" in name}
+
+
+def flags(**values) -> argparse.Namespace:
+    base = dict(task=None, algo=None, num_envs=None, seed=None, menagerie_dir=None, overrides=[])
+    return argparse.Namespace(**{**base, **values})
+
+
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_defaults_follow_playgrounds_published_locomotion_config(name, menagerie_dir):
+    from mujoco_playground import registry
+    from mujoco_playground.config import locomotion_params
+
+    published = locomotion_params.brax_ppo_config(name)
+    spec = tasks.get_task(name)
+    assert spec.backend == "playground" and name in registry.ALL_ENVS
+    assert (menagerie_dir / spec.menagerie_robot).is_dir()
+    env, ppo, cppo = spec.env_cfg(), spec.agent_cfg("ppo"), spec.agent_cfg("cppo")
+    assert env.num_envs == published.num_envs == NUM_ENVS and env.domain_randomization and env.episode_length == 0
+    assert ppo.num_steps_per_env == published.unroll_length == STEPS_PER_ENV
+    network = published.network_factory
+    assert ppo.policy.actor_hidden_dims == tuple(network.policy_hidden_layer_sizes)
+    assert ppo.policy.critic_hidden_dims == tuple(network.value_hidden_layer_sizes)
+    for agent in (ppo, cppo):
+        algo = agent.algorithm
+        assert algo.gamma == published.discounting and algo.learning_rate == published.learning_rate
+        assert algo.schedule == "fixed" and algo.max_grad_norm == published.max_grad_norm
+        assert algo.num_mini_batches == published.num_minibatches
+        assert algo.num_learning_epochs == published.num_updates_per_batch
+        assert algo.entropy_coef == published.entropy_cost
+        assert algo.clip_param == published.get("clipping_epsilon", 0.3)  # brax's default
+        budget = agent.max_iterations * NUM_ENVS * STEPS_PER_ENV
+        assert published.num_timesteps <= budget < published.num_timesteps + NUM_ENVS * STEPS_PER_ENV
+    assert cppo.policy == ppo.policy and type(cppo.algorithm).__name__ == "CPPOCfg"
+
+
+def test_every_issue_task_is_listed():
+    listing = run_script("train.py", "--list")
+    assert listing.returncode == 0
+    listed = {line.split()[0] for line in listing.stdout.splitlines()[1:]}
+    assert set(ISSUE_TASKS) <= listed
+
+
+def test_a_cpu_run_picks_small_sizes_and_flags_still_win():
+    gpu = build_configs(flags(task=DEFAULT_SUITE))
+    cpu = build_configs(flags(task=DEFAULT_SUITE), cpu_sizes=True)
+    assert gpu[1].num_envs == NUM_ENVS and cpu[1].num_envs == CPU_SIZES["env.num_envs"]
+    assert cpu[2].algorithm.num_mini_batches == CPU_SIZES["agent.algorithm.num_mini_batches"]
+    _, env, agent = build_configs(flags(task=DEFAULT_SUITE, num_envs=8, overrides=["agent.algorithm.num_mini_batches=2"]), cpu_sizes=True)
+    assert env.num_envs == 8 and agent.algorithm.num_mini_batches == 2
+    _, cartpole_env, _ = build_configs(flags(task="CartpoleBalance"), cpu_sizes=True)
+    assert cartpole_env.num_envs == tasks.get_task("CartpoleBalance").env_cfg().num_envs  # CPU-sized already
+
+
+def test_viewer_keys_steer_the_command():
+    up, left, comma, zero, letter_a = 265, 263, 44, 48, 65
+    command = (0.0, 0.0, 0.0)
+    for key in (up, up, left, comma):
+        command = joystick_key(command, key)
+    assert command == pytest.approx((0.2, 0.1, 0.1))
+    assert joystick_key(command, zero) == (0.0, 0.0, 0.0)
+    assert joystick_key(command, letter_a) is None
+
+
+def test_missing_robot_models_name_the_directory_and_the_flag(tmp_path):
+    missing = tmp_path / "no_menagerie"
+    result = run_script("train.py", "--task", DEFAULT_SUITE, "--menagerie_dir", str(missing), "--log_root", str(tmp_path / "logs"))
+    one_line_error(result, 1, str(missing), "--menagerie_dir")
+    assert not (tmp_path / "logs").exists()  # failed before a run folder was made
+
+
+def smoke_marks(name: str):
+    return () if name == DEFAULT_SUITE else (pytest.mark.slow,)
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=smoke_marks(n)) for n in sorted(TASKS)])
+def test_cpu_smoke_run_trains_checkpoints_and_records(name, menagerie_dir, tmp_path):
+    common = ["--task", name, "--num_envs", str(SMOKE_ENVS), "--menagerie_dir", str(menagerie_dir), "--log_root", str(tmp_path)]
+    for algo in ("ppo", "cppo"):
+        result = run_script("train.py", *common, "--algo", algo, "--max_iterations", "2", "agent.num_steps_per_env=8")
+        assert result.returncode == 0, result.stderr[-3000:]
+        (run_dir,) = (tmp_path / f"{name}_{algo}").iterdir()
+        assert (run_dir / "model_1.pt").is_file()
+        losses = ["Loss/surrogate", "Loss/value"] + (["Loss/flow_matching"] if algo == "cppo" else [])
+        for tag in losses:
+            values = [value for _, value in scalars(run_dir, tag)]
+            assert len(values) == 2 and all(math.isfinite(v) for v in values), (tag, values)
+
+    command = ["--command", "0.8", "0", "0.3"] if name in JOYSTICK else []
+    result = run_script("play.py", *common, "--algo", "cppo", "--headless", "--video", "--video_length", "12", "--steps", "12", *command)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (video,) = (run_dir / "videos" / "play").glob("*.mp4")
+    frames = read_frames(video)
+    assert len(frames) == 12 and np.abs(frames[-1].astype(int) - frames[0].astype(int)).mean() > 0.5
+    assert (run_dir / "exported" / "policy.onnx").is_file()
+
+
+def read_frames(video) -> np.ndarray:
+    import imageio
+
+    return np.stack(list(imageio.v2.mimread(video, format="FFMPEG", memtest=False)))
+
+
+def test_play_holds_the_joystick_command(menagerie_dir):
+    """--command / the viewer keys set every env's command: it is what the policy observes and is rewarded for."""
+    import jax
+    import torch
+
+    from envs import make_env
+
+    spec = tasks.get_task(DEFAULT_SUITE)
+    cfg = spec.env_cfg()
+    cfg.num_envs, cfg.menagerie_dir = SMOKE_ENVS, str(menagerie_dir)
+    env = make_env(spec, cfg, "cpu")
+    assert env.has_command
+    env.set_command((0.8, 0.0, 0.3))
+    for _ in range(3):
+        obs, *_ = env.step(torch.zeros(env.num_envs, env.num_actions))
+    command = torch.tensor([0.8, 0.0, 0.3])
+    assert torch.equal(obs["policy"][:, -3:], command.expand(env.num_envs, 3))  # Go1's obs ends with the command
+    assert np.allclose(jax.device_get(env.carry.state.info["command"]), command.numpy())
+    env.set_command(None)  # the env samples its own commands again
+    for _ in range(300):
+        obs, *_ = env.step(torch.zeros(env.num_envs, env.num_actions))
+    assert not torch.equal(obs["policy"][:, -3:], command.expand(env.num_envs, 3))
