@@ -22,6 +22,7 @@ def parse_args(argv: list[str] | None):
     parser.add_argument("--run_name", default=None, help="suffix of the run folder name")
     parser.add_argument("--resume", action="store_true", help="continue the newest run (or --load_run/--checkpoint) in place")
     parser.add_argument("--logger", default=None, choices=["tensorboard", "wandb"], help="default: tensorboard")
+    parser.add_argument("--headless", action="store_true", help="Isaac Lab tasks: run Isaac Sim without its viewer")
     parser.add_argument(
         "--sizes", choices=["auto", "gpu", "cpu"], default="auto",
         help="GPU-sized tasks (locomotion): their GPU defaults, or the small CPU sizes; auto: by device (default)",

@@ -8,13 +8,10 @@ seconds per iteration) to --out. Resumable: finished runs are read back, not red
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from compare import ROOT, train_once
 
 VARIANTS: dict[str, list[str]] = {
     "default (corrected loop)": [],
@@ -32,30 +29,10 @@ VARIANTS: dict[str, list[str]] = {
 
 
 def run_once(task: str, variant: str, seed: str, iterations: int, log_root: Path) -> dict:
-    """Train one (task, variant, seed) unless its result file exists; return its summary."""
+    """Train one (task, variant, seed) through compare.py's harness (finished runs are read back)."""
     slug = "".join(c if c.isalnum() else "_" for c in variant).strip("_")
-    result_file = log_root / f"{task}__{slug}__seed{seed}.json"
-    if result_file.is_file():
-        return json.loads(result_file.read_text())
-    experiment = f"{task}__{slug}__seed{seed}"
-    command = [sys.executable, "train.py", "--task", task, "--algo", "cppo", "--seed", seed, "--log_root", str(log_root),
-               "--experiment_name", experiment, *VARIANTS[variant]]  # fmt: skip
-    if iterations:
-        command += ["--max_iterations", str(iterations)]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-    if done.returncode != 0:
-        summary = {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"}
-    else:
-        sys.path.insert(0, str(ROOT / "tests"))
-        from helpers import scalars
-
-        (run_dir,) = (log_root / experiment).iterdir()
-        returns = scalars(run_dir, "Train/mean_reward")
-        collect = [v for _, v in scalars(run_dir, "Perf/collection_time")]
-        learn = [v for _, v in scalars(run_dir, "Perf/learning_time")]
-        summary = {"final_return": returns[-1][1], "seconds_per_iteration": statistics.mean(c + l for c, l in zip(collect, learn))}
-    result_file.write_text(json.dumps(summary))
-    return summary
+    flags = VARIANTS[variant] + (["--max_iterations", str(iterations)] if iterations else [])
+    return train_once(log_root, task, "cppo", int(seed), 0, flags, label=slug)
 
 
 def main() -> None:

@@ -60,6 +60,10 @@ def build_configs(args: argparse.Namespace, saved: dict | None = None, cpu_sizes
     saved = saved or {}
     task = get_task(args.task or saved.get("task") or DEFAULT_TASK)
     args.algo = args.algo or saved.get("algo") or "ppo"
+    if task.backend == "isaaclab":  # its registered configs can only be read with Isaac Sim running
+        from envs.isaaclab import launch_app
+
+        launch_app(headless=getattr(args, "headless", True), device=args.device or "cuda:0", cameras=getattr(args, "video", False))
     env_cfg, agent_cfg = task.env_cfg(), task.agent_cfg(args.algo)
     if cpu_sizes:
         apply_values({"env": env_cfg, "agent": agent_cfg}, task.cpu_sizes)
@@ -106,6 +110,7 @@ def print_task_list() -> None:
     for name, spec in sorted(REGISTRY.items()):
         default = "  (default)" if name == DEFAULT_TASK else ""
         print(f"{name:<{width}}  {spec.backend:<10}  {','.join(spec.agent_cfgs)}{default}")
+    print(f"{'Isaac-*':<{width}}  isaaclab    ppo,cppo  (any Isaac Lab task id, e.g. Isaac-Velocity-Flat-Anymal-D-v0; needs Isaac Lab)")
 
 
 def run_main(prog: str, main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:

@@ -21,6 +21,10 @@ def make_env(task, env_cfg, device: str | torch.device) -> VecEnv:
         from envs.playground import PlaygroundVecEnv
 
         return PlaygroundVecEnv(env_cfg, device=device, menagerie_robot=task.menagerie_robot)
+    if task.backend == "isaaclab":
+        from envs.isaaclab import make_isaaclab_env
+
+        return make_isaaclab_env(env_cfg, device)
     if task.backend == "builtin":
         from envs.multigoal import MultiGoalEnv
 

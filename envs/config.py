@@ -23,3 +23,17 @@ class PlaygroundEnvCfg:
     menagerie_dir: str = ""
     """Folder of mujoco_menagerie robot models; empty: $CPPO_MENAGERIE_DIR, else Playground's own path."""
     seed: int = 0
+
+
+@dataclass
+class IsaacLabEnvCfg:
+    """An Isaac Lab task (gymnasium id) behind Isaac Lab's RslRlVecEnvWrapper (`envs.isaaclab`)."""
+
+    task_id: str = "Isaac-Cartpole-v0"
+    num_envs: int = 4096
+    """The task registry fills in the task's registered `scene.num_envs`."""
+    clip_actions: float = 0.0
+    """Clip actions to ±value in the wrapper; 0: no clipping (the registered agent config's value is used)."""
+    final_observations: bool = True
+    """Ask the env for its true final observations (`compute_final_obs`) where it supports them."""
+    seed: int = 0

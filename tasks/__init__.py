@@ -44,6 +44,10 @@ def register(spec: TaskSpec) -> None:
 
 
 def get_task(name: str) -> TaskSpec:
+    if name.startswith("Isaac-") and name not in REGISTRY:
+        from tasks.isaaclab import isaaclab_task
+
+        return isaaclab_task(name)  # any Isaac Lab task id passes through
     if name not in REGISTRY:
         close = difflib.get_close_matches(name, REGISTRY, n=3, cutoff=0.5)
         hint = f"; closest: {', '.join(close)}" if close else ""
