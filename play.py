@@ -33,6 +33,10 @@ def parse_args(argv: list[str] | None):
         help="CPPO: the flow sample through the kernel mean (default), or the distilled flow alone",
     )
     parser.add_argument(
+        "--omega", type=float, default=None,
+        help="DIPOLE: greediness ω of the guided sampler (0: π⁺ alone, conservative; larger: greedier; default: the training value)",
+    )
+    parser.add_argument(
         "--command", nargs=3, type=float, default=None, metavar=("VX", "VY", "YAW"),
         help="joystick tasks: hold the velocity command (forward m/s, lateral m/s, yaw rad/s) fixed; "
         "in the viewer the arrow keys and , . change it and 0 stops (default: the env samples commands)",
@@ -58,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from cppo.checkpoint import check_algorithm, load_checkpoint, run_meta
+    from cppo.dipole_policy import check_omega
     from cppo.config import to_plain
     from cppo.export import export_metadata, export_policy
     from cppo.runner import Runner
@@ -72,6 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     residual = args.deployed == "flow+residual"
     if not residual and args.algo != "cppo":
         raise UsageError("--deployed flow applies to cppo checkpoints only")
+    if args.omega is not None:
+        if args.algo != "dipole":
+            raise UsageError("--omega applies to dipole checkpoints only")
+        agent_cfg.algorithm.omega = check_omega(args.omega, "--omega")
+        print(f"[cppo] greediness ω = {args.omega} (trained with {saved['meta']['agent_cfg']['algorithm']['omega']})")
 
     device = args.device or default_device()
     print(f"[cppo] playing {checkpoint} on {task.name} ({args.algo}, {env_cfg.num_envs} envs on {device})")
@@ -118,18 +128,19 @@ def policy_fn(actor, residual: bool, stochastic: bool, device: str):
     import torch
 
     from cppo.export import deployable
-    from cppo.flow_policy import FlowPolicy
+    from cppo.flow_policy import FlowActor
 
     deployed = deployable(actor, residual).to(device)
-    flow = isinstance(actor, FlowPolicy)
+    dummy = deployed.get_dummy_inputs() if isinstance(actor, FlowActor) else ()
+    constants = [x.to(device) for x in dummy[2:]]  # DIPOLE's ω (the exported default)
 
     @torch.inference_mode()
     def act(obs):
         x = torch.cat([obs[group] for group in actor.obs_groups], dim=-1)
-        if not flow:
+        if not isinstance(actor, FlowActor):
             return actor(obs, stochastic_output=True) if stochastic else deployed(x)
         noise = torch.zeros(x.shape[0], actor.num_actions, device=x.device)
-        return deployed(x, noise.normal_() if stochastic else noise)
+        return deployed(x, noise.normal_() if stochastic else noise, *constants)
 
     return act
 

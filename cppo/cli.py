@@ -23,7 +23,10 @@ class Parser(argparse.ArgumentParser):
 
 def add_task_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task", default=None, help="task name (default: CartpoleBalance); --list shows all")
-    parser.add_argument("--algo", default=None, help="algorithm: ppo (Gaussian, rsl_rl; the default) or cppo (flow policy, conditional PPO)")
+    parser.add_argument(
+        "--algo", default=None,
+        help="algorithm: ppo (Gaussian, rsl_rl; the default), cppo (flow policy, conditional PPO) or dipole (two flows, greediness ω)",
+    )
     parser.add_argument("--num_envs", type=int, default=None, help="number of parallel envs (overrides the task default)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: the agent config's)")
     parser.add_argument("--device", default=None, help="torch/JAX device, e.g. cpu or cuda:0 (default: cuda:0 if available)")
@@ -110,7 +113,10 @@ def print_task_list() -> None:
     for name, spec in sorted(REGISTRY.items()):
         default = "  (default)" if name == DEFAULT_TASK else ""
         print(f"{name:<{width}}  {spec.backend:<10}  {','.join(spec.agent_cfgs)}{default}")
-    print(f"{'Isaac-*':<{width}}  isaaclab    ppo,cppo  (any Isaac Lab task id, e.g. Isaac-Velocity-Flat-Anymal-D-v0; needs Isaac Lab)")
+    from tasks.isaaclab import FLOW_ALGORITHMS
+
+    algos = ",".join(("ppo", *FLOW_ALGORITHMS))
+    print(f"{'Isaac-*':<{width}}  isaaclab    {algos}  (any Isaac Lab task id, e.g. Isaac-Velocity-Flat-Anymal-D-v0; needs Isaac Lab)")
 
 
 def run_main(prog: str, main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:

@@ -110,6 +110,49 @@ class CPPOCfg(PPOCfg):
 
 
 @dataclass
+class DipoleCfg(PPOCfg):
+    """DIPOLE (dipole.md): PPO's rollout, critic and optimizer fields (the learning rate steps the flows and
+    the critic alike), plus the weighting and the greediness ω. There is no ratio, entropy or KL: clip_param
+    only clips the value loss, entropy_coef is unused, and the schedule is fixed."""
+
+    schedule: str = "fixed"
+    # actor network (cppo/dipole_policy.py)
+    flow_steps: int = 8
+    integrator: str = "euler"
+    shared_network: bool = False
+    """One velocity network with a ±1 sign input for π⁺ and π⁻ instead of two networks."""
+    omega: float = 1.0
+    """Greediness ω of the rollout sampler v = (1 + ω)·v⁺ − ω·v⁻ (play.py --omega changes it at run time)."""
+    action_limit: float = 1.0
+    # algorithm (cppo/dipole.py)
+    beta: float = 1.0
+    """Weight temperature: w = σ(β·G + k) on z-scored advantages G."""
+    weight_shift: float = 0.0
+    """k in w = σ(β·G + k)."""
+
+    class_name: ClassVar[str] = "cppo.dipole:DIPOLE"
+
+    def actor_fields(self) -> tuple[str, ...]:
+        return ("flow_steps", "integrator", "shared_network", "omega", "action_limit")
+
+    def actor_cfg(self, policy: PolicyCfg) -> dict[str, Any]:
+        return {
+            "class_name": "cppo.dipole_policy:DipolePolicy",
+            **policy.network(policy.actor_hidden_dims),
+            **{name: getattr(self, name) for name in self.actor_fields()},
+        }
+
+
+def flow_algorithm(ppo: PPOCfg, algorithm: type[PPOCfg], **fields: Any) -> PPOCfg:
+    """A flow algorithm's config that keeps a task's PPO settings (rollout, critic, optimizer) and sets
+    `fields`; DIPOLE keeps its fixed learning-rate schedule."""
+    shared = {f.name: getattr(ppo, f.name) for f in dataclasses.fields(PPOCfg)}
+    if algorithm is DipoleCfg:
+        del shared["schedule"]
+    return algorithm(**{**shared, **fields})
+
+
+@dataclass
 class AgentCfg:
     """One training run: runner settings, networks and the algorithm."""
 

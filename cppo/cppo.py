@@ -19,16 +19,15 @@ from itertools import chain
 
 import torch
 import torch.nn as nn
-from rsl_rl.env import VecEnv
 from rsl_rl.storage import RolloutStorage
-from rsl_rl.utils import reduce_gradients_in_buckets, resolve_class, resolve_obs_groups
+from rsl_rl.utils import reduce_gradients_in_buckets
 from tensordict import TensorDict
 
 from cppo.errors import UsageError
 from cppo.flow import energy_distance, flow_matching_loss
 from cppo.flow_policy import FlowPolicy
 from cppo.kernel import gaussian_entropy, gaussian_kl, gaussian_log_prob
-from cppo.ppo import PPO
+from cppo.ppo import PPO, construct_flow_algorithm
 
 
 class CPPO(PPO):
@@ -122,13 +121,7 @@ class CPPO(PPO):
         ratio = torch.exp(log_prob - batch.old_actions_log_prob.squeeze(-1))
         surrogate = -torch.min(ratio * advantages, ratio.clamp(1 - self.clip_param, 1 + self.clip_param) * advantages).mean()
 
-        values = self.critic(batch.observations)
-        if self.use_clipped_value_loss:
-            clipped = batch.values + (values - batch.values).clamp(-self.clip_param, self.clip_param)
-            value_loss = torch.max((values - batch.returns).pow(2), (clipped - batch.returns).pow(2)).mean()
-        else:
-            value_loss = (values - batch.returns).pow(2).mean()
-
+        value_loss = self.value_loss(batch)
         score = self.score_loss(mean, std, a0)
         loss = surrogate + self.value_loss_coef * value_loss - self.entropy_coef * entropy + self.score_coef * score
         self.optimizer.zero_grad()
@@ -225,16 +218,4 @@ class CPPO(PPO):
             self.flow_optimizer.load_state_dict(loaded_dict["flow_optimizer_state_dict"])
         return resumed
 
-    @staticmethod
-    def construct_algorithm(obs: TensorDict, env: VecEnv, cfg: dict, device: str) -> CPPO:
-        alg_class, alg_cfg = resolve_class(cfg["algorithm"])
-        actor_class, actor_cfg = resolve_class(cfg["actor"])
-        critic_class, critic_cfg = resolve_class(cfg["critic"])
-        cfg["obs_groups"] = resolve_obs_groups(obs, cfg["obs_groups"], ["actor", "critic"])
-        for unused in ("rnd_cfg", "symmetry_cfg"):
-            if alg_cfg.pop(unused, None) is not None:
-                raise ValueError(f"CPPO does not support {unused}")
-        actor = actor_class(obs, cfg["obs_groups"], env.num_actions, **actor_cfg).to(device)
-        critic = critic_class(obs, cfg["obs_groups"], "critic", 1, **critic_cfg).to(device)
-        storage = RolloutStorage("rl", env.num_envs, cfg["num_steps_per_env"], obs, [env.num_actions], device)
-        return alg_class(actor, critic, storage, device=device, multi_gpu_cfg=cfg["multi_gpu"], **alg_cfg)
+    construct_algorithm = staticmethod(construct_flow_algorithm)

@@ -4,6 +4,9 @@
 - CPPO: inputs "obs" [batch, obs_dim] and "noise" [batch, action_dim] (the initial ε of the flow; zeros
   for the deterministic policy) → "actions". The graph is the whole deployed policy: observation
   normalization → the K-step flow sampler unrolled → the kernel mean → clip to the action box.
+- DIPOLE: inputs "obs", "noise" and "omega" (a scalar: the greediness ω, tunable on the robot without
+  retraining; the metadata holds the training value) → "actions". Normalization → the guided K-step
+  sampler v = (1 + ω)·v⁺ − ω·v⁻ unrolled → clip.
 - Gaussian PPO: input "obs" → "actions" (normalization → MLP → mean), as rsl_rl exports it.
 
 Metadata (ONNX `metadata_props`, TorchScript extra file "metadata.json"): task, algorithm, sizes, flow
@@ -20,11 +23,12 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from cppo.flow_policy import DeployedFlowPolicy, FlowPolicy
+from cppo.dipole_policy import DipolePolicy
+from cppo.flow_policy import DeployedFlowPolicy, FlowActor, FlowPolicy
 
 
 def deployable(actor: nn.Module, residual: bool = True) -> nn.Module:
-    """The inference module of an actor: obs (, noise) → actions, on the CPU, in eval mode."""
+    """The inference module of an actor: obs (, noise (, omega)) → actions, on the CPU, in eval mode."""
     module = DeployedFlowPolicy(actor, residual) if isinstance(actor, FlowPolicy) else actor.as_onnx(verbose=False)
     return module.to("cpu").eval()
 
@@ -33,14 +37,13 @@ def export_metadata(actor: nn.Module, residual: bool = True, **extra) -> dict[st
     """The policy's own facts (observation size, sampler) plus the caller's (task, env timing, checkpoint).
     export_policy adds action_dim."""
     if isinstance(actor, FlowPolicy):
-        facts = {
-            "algorithm": "cppo",
-            "deployed": "flow+residual" if residual else "flow",
-            "flow_steps": actor.flow_steps,
-            "integrator": actor.integrator,
-        }
+        facts = {"algorithm": "cppo", "deployed": "flow+residual" if residual else "flow"}
+    elif isinstance(actor, DipolePolicy):
+        facts = {"algorithm": "dipole", "deployed": "guided flow", "omega": actor.omega}
     else:
         facts = {"algorithm": "ppo", "deployed": "gaussian mean"}
+    if isinstance(actor, FlowActor):
+        facts.update(flow_steps=actor.flow_steps, integrator=actor.integrator)
     facts.update(obs_dim=actor.obs_dim, **extra)
     return {key: value if isinstance(value, str) else json.dumps(value) for key, value in facts.items()}
 
@@ -50,6 +53,7 @@ def export_policy(actor: nn.Module, directory: str | Path, metadata: dict[str, s
     module = deployable(actor, residual)
     inputs = module.get_dummy_inputs()
     input_names, output_names = list(module.input_names), list(module.output_names)
+    batched = [name for name, x in zip(input_names, inputs) if x.dim() > 0] + output_names  # not DIPOLE's scalar ω
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     onnx_path, jit_path = directory / "policy.onnx", directory / "policy.pt"
@@ -62,7 +66,7 @@ def export_policy(actor: nn.Module, directory: str | Path, metadata: dict[str, s
         with atomic_path(onnx_path) as tmp:
             torch.onnx.export(
                 module, inputs, tmp, input_names=input_names, output_names=output_names, opset_version=18,
-                dynamo=False, dynamic_axes={name: {0: "batch"} for name in input_names + output_names},
+                dynamo=False, dynamic_axes={name: {0: "batch"} for name in batched},
             )
             add_onnx_metadata(tmp, metadata)
         with atomic_path(jit_path) as tmp:

@@ -76,11 +76,22 @@ def sample_flow(velocity: FlowVelocity, obs: torch.Tensor, noise: torch.Tensor, 
     return x
 
 
-def flow_matching_loss(velocity: FlowVelocity, obs: torch.Tensor, noise: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Conditional flow matching on pairs (noise ε, target a*): x_τ = (1−τ)ε + τa*, regress v onto a* − ε."""
-    tau = torch.rand_like(noise[..., :1])
+def flow_matching_loss(
+    velocity: FlowVelocity,
+    obs: torch.Tensor,
+    noise: torch.Tensor,
+    target: torch.Tensor,
+    tau: torch.Tensor | None = None,
+    weights: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Conditional flow matching on pairs (noise ε, target a*): x_τ = (1−τ)ε + τa*, regress v onto a* − ε.
+
+    τ ~ U[0, 1] unless given (DIPOLE draws one τ for both of its flows); `weights` [batch] weigh each
+    sample's squared error (a constant: no gradient flows into them)."""
+    tau = torch.rand_like(noise[..., :1]) if tau is None else tau
     x_tau = (1 - tau) * noise + tau * target
-    return (velocity(velocity.encode(obs), x_tau, tau) - (target - noise)).pow(2).sum(-1).mean()
+    error = (velocity(velocity.encode(obs), x_tau, tau) - (target - noise)).pow(2).sum(-1)
+    return error.mean() if weights is None else (weights.detach() * error).mean()
 
 
 def energy_distance(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

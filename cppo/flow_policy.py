@@ -15,8 +15,51 @@ from cppo.flow import INTEGRATORS, FlowVelocity, sample_flow
 from cppo.kernel import GaussianKernel
 
 
-class FlowPolicy(nn.Module):
+class FlowActor(nn.Module):
+    """What every flow-policy actor shares: its observation groups and normalizer, the ODE sampler's
+    settings and the action box. CPPO's FlowPolicy and DIPOLE's DipolePolicy build on it."""
+
     is_recurrent = False
+
+    def __init__(
+        self,
+        obs: TensorDict,
+        obs_groups: dict[str, list[str]],
+        num_actions: int,
+        obs_normalization: bool = True,
+        flow_steps: int = 8,
+        integrator: str = "euler",
+        action_limit: float = 1.0,
+    ):
+        super().__init__()
+        if integrator not in INTEGRATORS:
+            raise UsageError(f"agent.algorithm.integrator must be one of {', '.join(INTEGRATORS)}, got '{integrator}'")
+        if flow_steps < 1:
+            raise UsageError(f"agent.algorithm.flow_steps must be at least 1, got {flow_steps}")
+        self.obs_groups = list(obs_groups["actor"])
+        self.obs_dim = sum(obs[group].shape[-1] for group in self.obs_groups)
+        self.num_actions = num_actions
+        self.flow_steps, self.integrator, self.action_limit = flow_steps, integrator, action_limit
+        self.obs_normalizer = EmpiricalNormalization(self.obs_dim) if obs_normalization else nn.Identity()
+
+    def observation(self, obs: TensorDict) -> torch.Tensor:
+        """The actor's observation groups, concatenated and normalized."""
+        return self.obs_normalizer(torch.cat([obs[group] for group in self.obs_groups], dim=-1))
+
+    def clip(self, actions: torch.Tensor) -> torch.Tensor:
+        """Action mass outside the box gets no gradient from the env: keep samples and targets inside."""
+        return actions.clamp(-self.action_limit, self.action_limit)
+
+    def update_normalization(self, obs: TensorDict) -> None:
+        if isinstance(self.obs_normalizer, EmpiricalNormalization):
+            self.obs_normalizer.update(torch.cat([obs[group] for group in self.obs_groups], dim=-1))
+
+    def reset(self, dones: torch.Tensor | None = None, hidden_state=None) -> None:
+        """Not recurrent: nothing to reset (rsl_rl calls this after every step)."""
+
+
+class FlowPolicy(FlowActor):
+    """CPPO's actor: the flow φ, its reference φ_ref and the Gaussian kernel θ."""
 
     def __init__(
         self,
@@ -35,27 +78,12 @@ class FlowPolicy(nn.Module):
         integrator: str = "euler",
         action_limit: float = 1.0,
     ):
-        super().__init__()
-        if integrator not in INTEGRATORS:
-            raise UsageError(f"agent.algorithm.integrator must be one of {', '.join(INTEGRATORS)}, got '{integrator}'")
-        self.obs_groups = list(obs_groups["actor"])
-        self.obs_dim = sum(obs[group].shape[-1] for group in self.obs_groups)
-        self.num_actions = num_actions
-        self.flow_steps, self.integrator, self.action_limit = flow_steps, integrator, action_limit
-        self.obs_normalizer = EmpiricalNormalization(self.obs_dim) if obs_normalization else nn.Identity()
+        super().__init__(obs, obs_groups, num_actions, obs_normalization, flow_steps, integrator, action_limit)
         self.flow = FlowVelocity(self.obs_dim, num_actions, hidden_dims, activation)
         self.reference = copy.deepcopy(self.flow).requires_grad_(False)
         self.kernel = GaussianKernel(
             self.obs_dim, num_actions, kernel_hidden_dims, activation, init_std, min_std, max_std, state_dependent_std
         )
-
-    def observation(self, obs: TensorDict) -> torch.Tensor:
-        """The actor's observation groups, concatenated and normalized."""
-        return self.obs_normalizer(torch.cat([obs[group] for group in self.obs_groups], dim=-1))
-
-    def clip(self, actions: torch.Tensor) -> torch.Tensor:
-        """Action mass outside the box gets no gradient from the env: keep a0 and distillation targets inside."""
-        return actions.clamp(-self.action_limit, self.action_limit)
 
     def sample_reference(self, obs: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         return self.clip(sample_flow(self.reference, obs, noise, self.flow_steps, self.integrator))
@@ -69,16 +97,9 @@ class FlowPolicy(nn.Module):
             for ref, new in zip(self.reference.parameters(), self.flow.parameters()):
                 ref.lerp_(new, 1.0 - ema)
 
-    def update_normalization(self, obs: TensorDict) -> None:
-        if isinstance(self.obs_normalizer, EmpiricalNormalization):
-            self.obs_normalizer.update(torch.cat([obs[group] for group in self.obs_groups], dim=-1))
-
     @property
     def output_std(self) -> torch.Tensor:
         return self.kernel.std
-
-    def reset(self, dones: torch.Tensor | None = None, hidden_state=None) -> None:
-        """Not recurrent: nothing to reset (rsl_rl calls this after every step)."""
 
     def forward(self, obs: TensorDict, noise: torch.Tensor | None = None) -> torch.Tensor:
         """The deployed action: flow sample (ε = 0 unless noise is given) through the kernel mean."""

@@ -15,6 +15,9 @@ import math
 
 import torch
 from rsl_rl.algorithms import PPO as RslRlPPO
+from rsl_rl.env import VecEnv
+from rsl_rl.storage import RolloutStorage
+from rsl_rl.utils import resolve_class, resolve_obs_groups
 from tensordict import TensorDict
 
 from cppo.errors import CppoError
@@ -65,6 +68,15 @@ class PPO(RslRlPPO):
         """One update on the stored rollout: rsl_rl's PPO update (CPPO overrides it)."""
         return super().update()
 
+    def value_loss(self, batch: RolloutStorage.Batch) -> torch.Tensor:
+        """rsl_rl's critic loss (clipped around the rollout's values if use_clipped_value_loss), for the flow
+        algorithms that write their own update (rsl_rl states it inline in PPO.update)."""
+        values = self.critic(batch.observations)
+        if not self.use_clipped_value_loss:
+            return (values - batch.returns).pow(2).mean()
+        clipped = batch.values + (values - batch.values).clamp(-self.clip_param, self.clip_param)
+        return torch.max((values - batch.returns).pow(2), (clipped - batch.returns).pow(2)).mean()
+
     def named_trainable_parameters(self):
         for prefix, module in (("actor", self.actor), ("critic", self.critic)):
             for name, parameter in module.named_parameters():
@@ -76,3 +88,19 @@ class PPO(RslRlPPO):
             # Hide time-outs from the parent so it does not add its own γ·V(s_t) on top.
             extras = {key: value for key, value in extras.items() if key != "time_outs"}
         super().process_env_step(obs, rewards, dones, extras)
+
+
+def construct_flow_algorithm(obs: TensorDict, env: VecEnv, cfg: dict, device: str) -> PPO:
+    """rsl_rl's `construct_algorithm` for the flow algorithms (CPPO, DIPOLE): their actors take no output
+    name and no distribution config; rsl_rl's storage, critic and runner plumbing are unchanged."""
+    alg_class, alg_cfg = resolve_class(cfg["algorithm"])
+    actor_class, actor_cfg = resolve_class(cfg["actor"])
+    critic_class, critic_cfg = resolve_class(cfg["critic"])
+    cfg["obs_groups"] = resolve_obs_groups(obs, cfg["obs_groups"], ["actor", "critic"])
+    for unused in ("rnd_cfg", "symmetry_cfg"):
+        if alg_cfg.pop(unused, None) is not None:
+            raise ValueError(f"{alg_class.__name__} does not support {unused}")
+    actor = actor_class(obs, cfg["obs_groups"], env.num_actions, **actor_cfg).to(device)
+    critic = critic_class(obs, cfg["obs_groups"], "critic", 1, **critic_cfg).to(device)
+    storage = RolloutStorage("rl", env.num_envs, cfg["num_steps_per_env"], obs, [env.num_actions], device)
+    return alg_class(actor, critic, storage, device=device, multi_gpu_cfg=cfg["multi_gpu"], **alg_cfg)

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Callable
 
-from cppo.config import AgentCfg
+from cppo.config import AgentCfg, CPPOCfg, DipoleCfg, flow_algorithm
 from cppo.errors import UsageError
 
 DEFAULT_TASK = "CartpoleBalance"
@@ -32,6 +33,21 @@ class TaskSpec:
         if algo not in self.agent_cfgs:
             raise UsageError(f"unknown algorithm '{algo}' for task {self.name}; choose from: {', '.join(self.agent_cfgs)}")
         return self.agent_cfgs[algo]()
+
+
+def algorithms(ppo: Callable[[], AgentCfg], **flow_fields: dict[str, Any]) -> dict[str, Callable[[], AgentCfg]]:
+    """A task's agent configs for every algorithm, from its PPO config: CPPO and DIPOLE keep PPO's rollout,
+    critic and optimizer settings; `flow_fields` sets algorithm fields per algorithm, e.g. cppo={...}."""
+
+    def flow(algorithm: type, fields: dict[str, Any]) -> AgentCfg:
+        cfg = ppo()
+        cfg.algorithm = flow_algorithm(cfg.algorithm, algorithm, **fields)
+        return cfg
+
+    agents = {"ppo": ppo}
+    for name, algorithm in (("cppo", CPPOCfg), ("dipole", DipoleCfg)):
+        agents[name] = partial(flow, algorithm, flow_fields.get(name, {}))
+    return agents
 
 
 REGISTRY: dict[str, TaskSpec] = {}

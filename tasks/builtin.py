@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from cppo.config import AgentCfg, CPPOCfg, PolicyCfg, PPOCfg
+from cppo.config import AgentCfg, PolicyCfg, PPOCfg
 from envs.multigoal import MultiGoalCfg
-from tasks import TaskSpec, register
+from tasks import TaskSpec, algorithms, register
 
 
 def multigoal_ppo() -> AgentCfg:
@@ -17,10 +17,4 @@ def multigoal_ppo() -> AgentCfg:
     )
 
 
-def multigoal_cppo() -> AgentCfg:
-    cfg = multigoal_ppo()
-    cfg.algorithm = CPPOCfg(gamma=0.99, lam=0.95, learning_rate=1e-3, entropy_coef=0.005, kernel_hidden_dims=(64, 64))
-    return cfg
-
-
-register(TaskSpec("MultiGoal", "builtin", MultiGoalCfg, {"ppo": multigoal_ppo, "cppo": multigoal_cppo}))
+register(TaskSpec("MultiGoal", "builtin", MultiGoalCfg, algorithms(multigoal_ppo, cppo={"kernel_hidden_dims": (64, 64)})))

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from functools import partial
 
-from cppo.config import AgentCfg, CPPOCfg, PolicyCfg, PPOCfg
+from cppo.config import AgentCfg, PolicyCfg, PPOCfg
 from envs.config import PlaygroundEnvCfg
-from tasks import TaskSpec, register
+from tasks import TaskSpec, algorithms, register
 
 # Playground 0.2.0's dm_control_suite.ALL_ENVS (a test checks this list against the installed package).
 DM_CONTROL_TASKS = (
@@ -45,13 +45,5 @@ def ppo_cfg(name: str) -> AgentCfg:
     return cfg
 
 
-def cppo_cfg(name: str) -> AgentCfg:
-    """Same rollout size and critic as PPO; the flow takes the actor's network size."""
-    cfg = ppo_cfg(name)
-    cfg.algorithm = CPPOCfg(gamma=0.99, lam=0.95, learning_rate=1e-3, entropy_coef=0.005, num_mini_batches=4)
-    return cfg
-
-
 for _name in DM_CONTROL_TASKS:
-    agents = {"ppo": partial(ppo_cfg, _name), "cppo": partial(cppo_cfg, _name)}
-    register(TaskSpec(_name, "playground", partial(env_cfg, _name), agents))
+    register(TaskSpec(_name, "playground", partial(env_cfg, _name), algorithms(partial(ppo_cfg, _name))))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from cppo.config import AgentCfg, CPPOCfg, PolicyCfg, PPOCfg
+from cppo.config import AgentCfg, CPPOCfg, DipoleCfg, PolicyCfg, PPOCfg, flow_algorithm
 from envs.config import IsaacLabEnvCfg
 from tasks import TaskSpec
 
@@ -19,6 +19,7 @@ PPO_FIELDS = (
     "num_learning_epochs", "num_mini_batches", "clip_param", "gamma", "lam", "value_loss_coef", "entropy_coef",
     "learning_rate", "max_grad_norm", "use_clipped_value_loss", "schedule", "desired_kl",
 )  # fmt: skip
+FLOW_ALGORITHMS = {"cppo": CPPOCfg, "dipole": DipoleCfg}
 
 
 def agent_cfg_from_isaaclab(registered: dict[str, Any], algo: str) -> AgentCfg:
@@ -30,7 +31,9 @@ def agent_cfg_from_isaaclab(registered: dict[str, Any], algo: str) -> AgentCfg:
     normalization = policy.get("actor_obs_normalization")
     if normalization is None:
         normalization = bool(registered.get("empirical_normalization"))
-    algorithm_cfg = (CPPOCfg if algo == "cppo" else PPOCfg)(**{name: algorithm[name] for name in PPO_FIELDS})
+    algorithm_cfg = PPOCfg(**{name: algorithm[name] for name in PPO_FIELDS})
+    if algo != "ppo":
+        algorithm_cfg = flow_algorithm(algorithm_cfg, FLOW_ALGORITHMS[algo])
     return AgentCfg(
         algorithm=algorithm_cfg,
         policy=PolicyCfg(
@@ -69,5 +72,5 @@ def isaaclab_task(name: str) -> TaskSpec:
     from envs.isaaclab import require_isaaclab
 
     require_isaaclab(name)
-    agents = {algo: partial(agent_cfg, name, algo) for algo in ("ppo", "cppo")}
+    agents = {algo: partial(agent_cfg, name, algo) for algo in ("ppo", *FLOW_ALGORITHMS)}
     return TaskSpec(name, "isaaclab", partial(env_cfg, name), agents)

@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
-from cppo.config import AgentCfg, CPPOCfg, PolicyCfg, PPOCfg
+from cppo.config import AgentCfg, PolicyCfg, PPOCfg
 from envs.config import PlaygroundEnvCfg
-from tasks import TaskSpec, register
+from tasks import TaskSpec, algorithms, register
 
 NUM_ENVS = 8192
 STEPS_PER_ENV = 20  # brax's unroll_length
@@ -73,14 +73,6 @@ def ppo_cfg(name: str) -> AgentCfg:
     )
 
 
-def cppo_cfg(name: str) -> AgentCfg:
-    """PPO's rollout, critic and optimizer settings (applied to the Gaussian kernel); the flow takes the
-    actor's network size and keeps CPPO's own defaults."""
-    cfg = ppo_cfg(name)
-    cfg.algorithm = CPPOCfg(**vars(cfg.algorithm))
-    return cfg
-
-
 for _name, _task in TASKS.items():
-    agents = {"ppo": partial(ppo_cfg, _name), "cppo": partial(cppo_cfg, _name)}
+    agents = algorithms(partial(ppo_cfg, _name))  # the flow algorithms take PPO's settings and the actor's network size
     register(TaskSpec(_name, "playground", partial(env_cfg, _name), agents, menagerie_robot=_task.robot, cpu_sizes=CPU_SIZES))

@@ -46,7 +46,7 @@ class FakeEnvShape:
 
 
 def make_algorithm(agent, obs_dim: int = 3, num_actions: int = 2, num_envs: int = 8):
-    """The algorithm (PPO or CPPO) an `AgentCfg` describes, built exactly as the runner builds it."""
+    """The algorithm (PPO, CPPO or DIPOLE) an `AgentCfg` describes, built exactly as the runner builds it."""
     import torch
     from rsl_rl.utils import resolve_callable
     from tensordict import TensorDict

@@ -11,7 +11,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from cppo.config import AgentCfg, CPPOCfg, PolicyCfg, PPOCfg
+from cppo.config import AgentCfg, CPPOCfg, DipoleCfg, PolicyCfg, PPOCfg
 from cppo.export import deployable, export_metadata, export_policy
 from cppo.runs import checkpoints
 from helpers import ROOT, make_algorithm, one_line_error, run_script, train_cartpole
@@ -31,26 +31,43 @@ def randomized_actor(algorithm_cfg):
     return actor
 
 
-@pytest.mark.parametrize("algorithm_cfg", [CPPOCfg(flow_steps=4), CPPOCfg(integrator="midpoint"), PPOCfg()], ids=["cppo", "cppo-midpoint", "ppo"])
+EXPORTED = {
+    "cppo": CPPOCfg(flow_steps=4),
+    "cppo-midpoint": CPPOCfg(integrator="midpoint"),
+    "dipole": DipoleCfg(flow_steps=4, omega=1.5),
+    "dipole-shared": DipoleCfg(shared_network=True, integrator="midpoint"),
+    "ppo": PPOCfg(),
+}
+
+
+@pytest.mark.parametrize("algorithm_cfg", EXPORTED.values(), ids=EXPORTED.keys())
 def test_onnx_and_torchscript_match_torch(algorithm_cfg, tmp_path):
     actor = randomized_actor(algorithm_cfg)
     onnx_path, jit_path = export_policy(actor, tmp_path, export_metadata(actor, task="Test"))
     session, scripted = ort.InferenceSession(str(onnx_path)), torch.jit.load(str(jit_path))
     reference = deployable(actor)
-    flow = isinstance(algorithm_cfg, CPPOCfg)
-    assert [i.name for i in session.get_inputs()] == (["obs", "noise"] if flow else ["obs"])
+    names = {PPOCfg: ["obs"], CPPOCfg: ["obs", "noise"], DipoleCfg: ["obs", "noise", "omega"]}[type(algorithm_cfg)]
+    assert [i.name for i in session.get_inputs()] == names
     for batch in (1, 64):
-        inputs = (3.0 + 2.0 * torch.randn(batch, OBS_DIM),) + ((torch.randn(batch, NUM_ACTIONS),) if flow else ())
+        inputs = (3.0 + 2.0 * torch.randn(batch, OBS_DIM), torch.randn(batch, NUM_ACTIONS), torch.tensor(0.7))[: len(names)]
         expected = reference(*inputs).detach()
         assert expected.shape == (batch, NUM_ACTIONS) and expected.std() > 0.05  # not a constant policy
-        onnx_out = session.run(None, dict(zip(["obs", "noise"], (x.numpy() for x in inputs))))[0]
+        onnx_out = session.run(None, dict(zip(names, (x.numpy() for x in inputs))))[0]
         assert np.abs(onnx_out - expected.numpy()).max() <= 1e-5
         assert (scripted(*inputs) - expected).abs().max() <= 1e-5
+    if "omega" in names:  # ω is a live input, not a constant baked in at export
+        greedier = reference(*inputs[:2], torch.tensor(3.0)).detach()
+        assert (greedier - expected).abs().max() > 1e-3
+        onnx_greedier = session.run(None, dict(zip(names, (*(x.numpy() for x in inputs[:2]), np.array(3.0, dtype=np.float32)))))[0]
+        assert np.abs(onnx_greedier - greedier.numpy()).max() <= 1e-5
     metadata = session.get_modelmeta().custom_metadata_map
-    assert metadata["task"] == "Test" and metadata["algorithm"] == ("cppo" if flow else "ppo")
+    algorithm = {PPOCfg: "ppo", CPPOCfg: "cppo", DipoleCfg: "dipole"}[type(algorithm_cfg)]
+    assert metadata["task"] == "Test" and metadata["algorithm"] == algorithm
     assert json.loads(metadata["obs_dim"]) == OBS_DIM and json.loads(metadata["action_dim"]) == NUM_ACTIONS
-    if flow:
+    if algorithm != "ppo":
         assert json.loads(metadata["flow_steps"]) == algorithm_cfg.flow_steps
+    if algorithm == "dipole":
+        assert json.loads(metadata["omega"]) == algorithm_cfg.omega
     extra = {"metadata.json": ""}
     torch.jit.load(str(jit_path), _extra_files=extra)
     assert json.loads(extra["metadata.json"]) == metadata

@@ -80,7 +80,7 @@ def test_resume_without_runs_lists_what_exists(tmp_path):
 def test_list_shows_every_task_with_its_backend():
     result = run_script("train.py", "--list")
     assert result.returncode == 0
-    assert re.search(r"CartpoleBalance\s+playground\s+ppo,cppo\s+\(default\)", result.stdout)
-    assert re.search(r"MultiGoal\s+builtin\s+ppo,cppo", result.stdout)
+    assert re.search(r"CartpoleBalance\s+playground\s+ppo,cppo,dipole\s+\(default\)", result.stdout)
+    assert re.search(r"MultiGoal\s+builtin\s+ppo,cppo,dipole", result.stdout)
     listed = [line.split()[0] for line in result.stdout.strip().splitlines()[1:]]  # after the header
     assert listed == sorted(tasks.REGISTRY) + ["Isaac-*"]  # every registered task once, then the pass-through
