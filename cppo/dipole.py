@@ -46,6 +46,7 @@ class DIPOLE(PPO):
         *,
         beta: float = 1.0,
         weight_shift: float = 0.0,
+        explore_std: float = 0.0,
         spread_samples: int = 256,
         **ppo_kwargs,
     ):
@@ -55,12 +56,15 @@ class DIPOLE(PPO):
             raise UsageError(f"agent.algorithm.beta must be > 0, got {beta}")
         super().__init__(actor, critic, storage, **ppo_kwargs)  # its Adam steps the flows and the critic
         self.beta, self.weight_shift, self.spread_samples = beta, weight_shift, spread_samples
+        self.explore_std = explore_std
 
     # --- 1. rollout ----------------------------------------------------------------------------------
 
     def act(self, obs: TensorDict) -> torch.Tensor:
         s = self.actor.observation(obs)
         actions = self.actor.sample(s, torch.randn(s.shape[0], self.actor.num_actions, device=s.device))
+        if self.explore_std > 0:
+            actions = self.actor.clip(actions + self.explore_std * torch.randn_like(actions))
         self.transition.actions = actions
         self.transition.actions_log_prob = torch.zeros(s.shape[0], device=s.device)  # unused: no likelihood
         self.transition.distribution_params = ()

@@ -83,8 +83,8 @@ def test_the_fit_splits_a_bimodal_rollout_by_advantage_and_omega_makes_it_greedi
     noise = torch.randn(4000, 1)
     positive, negative = alg.actor.flows()
     good_share = lambda a: (a > 0).float().mean().item()  # noqa: E731
-    pi_plus = good_share(sample_flow(positive, s, noise, alg.actor.flow_steps))
-    pi_minus = good_share(sample_flow(negative, s, noise, alg.actor.flow_steps))
+    pi_plus = good_share(sample_flow(positive, s, noise, alg.actor.flow_steps, alg.actor.integrator))
+    pi_minus = good_share(sample_flow(negative, s, noise, alg.actor.flow_steps, alg.actor.integrator))
     assert pi_plus == pytest.approx(torch.sigmoid(torch.tensor(2.0)).item(), abs=0.07)
     assert pi_minus == pytest.approx(torch.sigmoid(torch.tensor(-2.0)).item(), abs=0.07)
     greedy = [good_share(alg.actor.sample(s, noise, omega)) for omega in (0.0, 0.5, 1.0, 2.0)]
