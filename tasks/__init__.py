@@ -35,6 +35,11 @@ class TaskSpec:
         return self.agent_cfgs[algo]()
 
 
+# DIPOLE's flows learn by weighted regression, not through a ratio: on the small (CPU-sized) rollouts they
+# need ~160 gradient steps per iteration where PPO takes 20 (docs/dipole.md).
+DIPOLE_FIT = {"num_mini_batches": 16, "num_learning_epochs": 10}
+
+
 def algorithms(ppo: Callable[[], AgentCfg], **flow_fields: dict[str, Any]) -> dict[str, Callable[[], AgentCfg]]:
     """A task's agent configs for every algorithm, from its PPO config: CPPO and DIPOLE keep PPO's rollout,
     critic and optimizer settings; `flow_fields` sets algorithm fields per algorithm, e.g. cppo={...}."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cppo.config import AgentCfg, PolicyCfg, PPOCfg
 from envs.multigoal import MultiGoalCfg
-from tasks import TaskSpec, algorithms, register
+from tasks import DIPOLE_FIT, TaskSpec, algorithms, register
 
 
 def multigoal_ppo() -> AgentCfg:
@@ -17,4 +17,5 @@ def multigoal_ppo() -> AgentCfg:
     )
 
 
-register(TaskSpec("MultiGoal", "builtin", MultiGoalCfg, algorithms(multigoal_ppo, cppo={"kernel_hidden_dims": (64, 64)})))
+agents = algorithms(multigoal_ppo, cppo={"kernel_hidden_dims": (64, 64)}, dipole=DIPOLE_FIT)
+register(TaskSpec("MultiGoal", "builtin", MultiGoalCfg, agents))

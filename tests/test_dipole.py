@@ -1,9 +1,11 @@
 """DIPOLE's pieces (dipole.md): bounded weights, the guided sampler (ω = 0 is π⁺), the dichotomous fit
 (π⁺ leans to high-advantage actions, π⁻ to low ones, larger ω is greedier), save/load, and clear errors."""
 
+import re
+
 import pytest
 import torch
-from helpers import make_algorithm, one_line_error, run_script
+from helpers import make_algorithm, one_line_error, run_script, scalars
 from rsl_rl.storage import RolloutStorage
 from tensordict import TensorDict
 
@@ -116,3 +118,18 @@ def test_bad_settings_are_usage_errors(fields, message):
 def test_train_cli_names_the_bad_dipole_setting(tmp_path):
     result = run_script("train.py", "--task", "MultiGoal", "--algo", "dipole", "--log_root", str(tmp_path), "agent.algorithm.omega=-0.5")
     one_line_error(result, 2, "agent.algorithm.omega", "≥ 0")
+
+
+@pytest.mark.slow
+def test_dipole_learns_cartpole_balance(tmp_path):
+    """`python train.py --algo dipole` on CartpoleBalance, then the deployed policy (ε = 0, the training ω)
+    through play.py. About 6 minutes on 2 cores: `python -m pytest -m slow tests/test_dipole.py`."""
+    common = ["--algo", "dipole", "--log_root", str(tmp_path)]
+    result = run_script("train.py", *common, "--seed", "1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run_dir,) = (tmp_path / "CartpoleBalance_dipole").iterdir()
+    returns = scalars(run_dir, "Train/mean_reward")
+    assert returns[0][1] < 500 and returns[-1][1] > 700, returns[-10:]  # training return, with exploration noise
+    played = run_script("play.py", *common, "--headless", "--num_envs", "64")
+    assert played.returncode == 0, played.stderr[-3000:]
+    assert float(re.search(r"mean return over \d+ episodes: (-?[\d.]+)", played.stdout).group(1)) >= 900
