@@ -44,9 +44,9 @@ class DIPOLE(PPO):
         critic: nn.Module,
         storage: RolloutStorage,
         *,
-        beta: float = 1.0,
+        beta: float = 2.0,
         weight_shift: float = 0.0,
-        explore_std: float = 0.0,
+        explore_std: float = 0.3,
         spread_samples: int = 256,
         **ppo_kwargs,
     ):
@@ -54,6 +54,8 @@ class DIPOLE(PPO):
             raise UsageError("DIPOLE has no likelihood to measure a KL with: set agent.algorithm.schedule=fixed")
         if not beta > 0:
             raise UsageError(f"agent.algorithm.beta must be > 0, got {beta}")
+        if not explore_std >= 0:
+            raise UsageError(f"agent.algorithm.explore_std must be ≥ 0, got {explore_std}")
         super().__init__(actor, critic, storage, **ppo_kwargs)  # its Adam steps the flows and the critic
         self.beta, self.weight_shift, self.spread_samples = beta, weight_shift, spread_samples
         self.explore_std = explore_std

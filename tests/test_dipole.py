@@ -106,12 +106,17 @@ def test_save_load_round_trip_gives_identical_actions_for_identical_noise(shared
     assert not torch.equal(make_dipole(shared_network=shared).actor(obs, noise), trained.actor(obs, noise))
 
 
-@pytest.mark.parametrize(
-    "fields, message",
-    [({"schedule": "adaptive"}, "schedule=fixed"), ({"beta": 0.0}, "beta must be > 0"), ({"omega": -1.0}, "omega (greediness ω) must be ≥ 0")],
-)
+BAD_SETTINGS = [
+    ({"schedule": "adaptive"}, "schedule=fixed"),
+    ({"beta": 0.0}, "beta must be > 0"),
+    ({"omega": -1.0}, "omega (greediness ω) must be ≥ 0"),
+    ({"explore_std": -0.1}, "explore_std must be ≥ 0"),
+]
+
+
+@pytest.mark.parametrize("fields, message", BAD_SETTINGS)
 def test_bad_settings_are_usage_errors(fields, message):
-    with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(UsageError, match=re.escape(message)):
         make_dipole(**fields)
 
 
