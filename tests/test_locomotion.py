@@ -101,17 +101,22 @@ def smoke_marks(name: str):
 @pytest.mark.parametrize("name", [pytest.param(n, marks=smoke_marks(n)) for n in sorted(TASKS)])
 def test_cpu_smoke_run_trains_checkpoints_and_records(name, menagerie_dir, tmp_path):
     common = ["--task", name, "--num_envs", str(SMOKE_ENVS), "--menagerie_dir", str(menagerie_dir), "--log_root", str(tmp_path)]
-    for algo in ("ppo", "cppo"):
+    losses = {
+        "ppo": ["surrogate", "value"],
+        "cppo": ["surrogate", "value", "flow_matching"],
+        "dipole": ["flow_positive", "flow_negative", "value"],
+    }
+    for algo, tags in losses.items():
         result = run_script("train.py", *common, "--algo", algo, "--max_iterations", "2", "agent.num_steps_per_env=8")
         assert result.returncode == 0, result.stderr[-3000:]
         (run_dir,) = (tmp_path / f"{name}_{algo}").iterdir()
         assert (run_dir / "model_1.pt").is_file()
-        losses = ["Loss/surrogate", "Loss/value"] + (["Loss/flow_matching"] if algo == "cppo" else [])
-        for tag in losses:
+        for tag in (f"Loss/{tag}" for tag in tags):
             values = [value for _, value in scalars(run_dir, tag)]
             assert len(values) == 2 and all(math.isfinite(v) for v in values), (tag, values)
 
     command = ["--command", "0.8", "0", "0.3"] if name in JOYSTICK else []
+    run_dir = next((tmp_path / f"{name}_cppo").iterdir())
     result = run_script("play.py", *common, "--algo", "cppo", "--headless", "--video", "--video_length", "12", "--steps", "12", *command)
     assert result.returncode == 0, result.stderr[-3000:]
     (video,) = (run_dir / "videos" / "play").glob("*.mp4")
