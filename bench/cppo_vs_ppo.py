@@ -38,6 +38,7 @@ def worker(args: argparse.Namespace) -> None:
     env_cfg.num_envs = args.num_envs
     if args.flow_steps:
         agent_cfg.algorithm.flow_steps = args.flow_steps
+        agent_cfg.algorithm.cuda_graphs = not args.eager
     torch.manual_seed(0)
     env = make_env(task, env_cfg, args.device)
     critic_group = "critic" if "critic" in env.get_observations().keys() else "policy"
@@ -67,6 +68,7 @@ def main() -> None:
     parser.add_argument("--device", default=None)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--algo", default="ppo", help=argparse.SUPPRESS)
+    parser.add_argument("--eager", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.device is None:
         import torch
@@ -77,28 +79,32 @@ def main() -> None:
         worker(args)
         return
 
-    configs = [("ppo", 0)] + [("cppo", int(k)) for k in args.flow_steps.split(",")]
-    results: dict[tuple[str, int], list[dict]] = {c: [] for c in configs}
+    # (algo, K, eager): on a GPU, K = 8 also runs without CUDA graphs to show what they save.
+    configs = [("ppo", 0, False)] + [("cppo", int(k), False) for k in args.flow_steps.split(",")]
+    if args.device.startswith("cuda"):
+        configs.append(("cppo", 8, True))
+    results: dict[tuple, list[dict]] = {c: [] for c in configs}
     for _ in range(args.repeats):
-        for algo, steps in configs:
+        for algo, steps, eager in configs:
             command = [sys.executable, __file__, "--worker", "--algo", algo, "--flow_steps", str(steps), "--task", args.task,
-                       "--num_envs", str(args.num_envs), "--iterations", str(args.iterations), "--device", args.device]  # fmt: skip
+                       "--num_envs", str(args.num_envs), "--iterations", str(args.iterations), "--device", args.device,
+                       *(["--eager"] if eager else [])]  # fmt: skip
             out = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
             line = next((l for l in out.stdout.splitlines() if l.startswith("RESULT ")), None)
             if line is None:
                 sys.exit(f"{algo} K={steps} failed:\n{out.stderr[-2000:]}")
-            results[(algo, steps)].append(json.loads(line[7:]))
+            results[(algo, steps, eager)].append(json.loads(line[7:]))
 
     def median(config, key):
         return statistics.median(r[key] for r in results[config])
 
-    base_time, base_mem = median(("ppo", 0), "seconds_per_iteration"), median(("ppo", 0), "peak_mb")
+    base_time, base_mem = median(configs[0], "seconds_per_iteration"), median(configs[0], "peak_mb")
     print(f"task {args.task}, {args.num_envs} envs, device {args.device}, {args.iterations} iterations x {args.repeats} repeats")
-    print(f"{'algorithm':<12} {'s/iteration':>12} {'time ratio':>11} {'peak MB':>9} {'memory ratio':>13}")
+    print(f"{'algorithm':<18} {'s/iteration':>12} {'time ratio':>11} {'peak MB':>9} {'memory ratio':>13}")
     for config in configs:
-        name = "ppo" if config[0] == "ppo" else f"cppo K={config[1]}"
+        name = "ppo" if config[0] == "ppo" else f"cppo K={config[1]}" + (" eager" if config[2] else "")
         t, m = median(config, "seconds_per_iteration"), median(config, "peak_mb")
-        print(f"{name:<12} {t:>12.3f} {t / base_time:>11.2f} {m:>9.0f} {m / base_mem:>13.2f}")
+        print(f"{name:<18} {t:>12.4f} {t / base_time:>11.2f} {m:>9.0f} {m / base_mem:>13.2f}")
 
 
 if __name__ == "__main__":

@@ -83,6 +83,8 @@ class CPPOCfg(PPOCfg):
     max_std: float = 2.0
     state_dependent_std: bool = False
     action_limit: float = 1.0
+    cuda_graphs: bool = True
+    """Replay the rollout's K-step sampler from CUDA graphs on a GPU (no effect on a CPU)."""
     # algorithm switches (cppo/cppo.py)
     reference_ema: float = 0.0
     reset_kernel: bool = True
@@ -98,7 +100,8 @@ class CPPOCfg(PPOCfg):
     class_name: ClassVar[str] = "cppo.cppo:CPPO"
 
     def actor_fields(self) -> tuple[str, ...]:
-        return ("flow_steps", "integrator", "kernel_hidden_dims", "min_std", "max_std", "state_dependent_std", "action_limit")
+        fields = ("flow_steps", "integrator", "kernel_hidden_dims", "min_std", "max_std", "state_dependent_std")
+        return (*fields, "action_limit", "cuda_graphs")
 
     def actor_cfg(self, policy: PolicyCfg) -> dict[str, Any]:
         return {
@@ -126,6 +129,8 @@ class DipoleCfg(PPOCfg):
     omega: float = 2.0
     """Greediness ω of the rollout sampler v = (1 + ω)·v⁺ − ω·v⁻ (play.py --omega changes it at run time)."""
     action_limit: float = 1.0
+    cuda_graphs: bool = True
+    """Replay the rollout's guided sampler from CUDA graphs on a GPU (no effect on a CPU)."""
     # algorithm (cppo/dipole.py)
     beta: float = 2.0
     """Weight temperature: w = σ(β·G + k) on z-scored advantages G."""
@@ -138,7 +143,7 @@ class DipoleCfg(PPOCfg):
     class_name: ClassVar[str] = "cppo.dipole:DIPOLE"
 
     def actor_fields(self) -> tuple[str, ...]:
-        return ("flow_steps", "integrator", "shared_network", "omega", "action_limit")
+        return ("flow_steps", "integrator", "shared_network", "omega", "action_limit", "cuda_graphs")
 
     def actor_cfg(self, policy: PolicyCfg) -> dict[str, Any]:
         return {

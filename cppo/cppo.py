@@ -73,7 +73,7 @@ class CPPO(PPO):
     def act(self, obs: TensorDict) -> torch.Tensor:
         s = self.actor.observation(obs)
         noise = torch.randn(s.shape[0], self.actor.num_actions, device=s.device)
-        a0 = self.actor.sample_reference(s, noise)
+        a0 = self.actor.rollout_reference(s, noise)
         mean, std = self.actor.kernel(s, a0)
         actions = mean + std * torch.randn_like(mean)
         self.transition.actions = actions

@@ -64,7 +64,8 @@ class DIPOLE(PPO):
 
     def act(self, obs: TensorDict) -> torch.Tensor:
         s = self.actor.observation(obs)
-        actions = self.actor.sample(s, torch.randn(s.shape[0], self.actor.num_actions, device=s.device))
+        noise = torch.randn(s.shape[0], self.actor.num_actions, device=s.device)
+        actions = self.actor.rollout_sample(s, noise, omega=self.actor.omega)
         if self.explore_std > 0:
             actions = self.actor.clip(actions + self.explore_std * torch.randn_like(actions))
         self.transition.actions = actions

@@ -88,12 +88,14 @@ class DipolePolicy(FlowActor):
         flow_steps: int = 8,
         integrator: str = "euler",
         action_limit: float = 1.0,
+        cuda_graphs: bool = True,
     ):
-        super().__init__(obs, obs_groups, num_actions, obs_normalization, flow_steps, integrator, action_limit)
+        super().__init__(obs, obs_groups, num_actions, obs_normalization, flow_steps, integrator, action_limit, cuda_graphs)
         self.omega = check_omega(omega)
         self.flow_pair = FlowPair(self.obs_dim, num_actions, hidden_dims, activation, shared_network)
         # Spread of the policy's actions at fixed states (what rsl_rl logs as Policy/mean_std); set by DIPOLE.
         self.register_buffer("spread", torch.ones(num_actions), persistent=False)
+        self.rollout_sample = self.rollout(self.sample)
 
     def flows(self) -> tuple:
         return self.flow_pair.flows()

@@ -11,7 +11,7 @@ from rsl_rl.modules import EmpiricalNormalization
 from tensordict import TensorDict
 
 from cppo.errors import UsageError
-from cppo.flow import INTEGRATORS, FlowVelocity, sample_flow
+from cppo.flow import INTEGRATORS, CudaGraphed, FlowVelocity, sample_flow
 from cppo.kernel import GaussianKernel
 
 
@@ -30,6 +30,7 @@ class FlowActor(nn.Module):
         flow_steps: int = 8,
         integrator: str = "euler",
         action_limit: float = 1.0,
+        cuda_graphs: bool = True,
     ):
         super().__init__()
         if integrator not in INTEGRATORS:
@@ -41,6 +42,11 @@ class FlowActor(nn.Module):
         self.num_actions = num_actions
         self.flow_steps, self.integrator, self.action_limit = flow_steps, integrator, action_limit
         self.obs_normalizer = EmpiricalNormalization(self.obs_dim) if obs_normalization else nn.Identity()
+        self.cuda_graphs = cuda_graphs
+
+    def rollout(self, sample):
+        """`sample` as the rollout calls it: replayed from CUDA graphs on a GPU when cuda_graphs is set."""
+        return CudaGraphed(sample) if self.cuda_graphs else sample
 
     def observation(self, obs: TensorDict) -> torch.Tensor:
         """The actor's observation groups, concatenated and normalized."""
@@ -77,10 +83,12 @@ class FlowPolicy(FlowActor):
         flow_steps: int = 8,
         integrator: str = "euler",
         action_limit: float = 1.0,
+        cuda_graphs: bool = True,
     ):
-        super().__init__(obs, obs_groups, num_actions, obs_normalization, flow_steps, integrator, action_limit)
+        super().__init__(obs, obs_groups, num_actions, obs_normalization, flow_steps, integrator, action_limit, cuda_graphs)
         self.flow = FlowVelocity(self.obs_dim, num_actions, hidden_dims, activation)
         self.reference = copy.deepcopy(self.flow).requires_grad_(False)
+        self.rollout_reference = self.rollout(self.sample_reference)
         self.kernel = GaussianKernel(
             self.obs_dim, num_actions, kernel_hidden_dims, activation, init_std, min_std, max_std, state_dependent_std
         )

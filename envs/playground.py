@@ -216,7 +216,9 @@ class PlaygroundVecEnv(VecEnv):
             carry = jax.tree.map(strongly_typed, carry)
         # The jitted step takes and returns the carry as a flat list of arrays: flattening Playground's
         # dataclass pytree in Python on every call would cost more than the physics of a small env.
-        self._carry_leaves, self._carry_def = jax.tree.flatten(carry)
+        # On a GPU the step donates the carry's buffers, and a donated buffer must appear once among the
+        # step's inputs: reset may return one array in two fields, hence the copies.
+        self._carry_leaves, self._carry_def = jax.tree.flatten(jax.tree.map(jp.copy, carry))
         # Each env's first state, the auto-reset target when full_reset is False. An input, never an
         # output of the step: returning it would copy it every step.
         self._first_leaves, self._first_def = jax.tree.flatten(carry.state)
@@ -327,8 +329,9 @@ class PlaygroundVecEnv(VecEnv):
     @episode_length_buf.setter
     def episode_length_buf(self, value: torch.Tensor) -> None:
         # The runner assigns random initial lengths; hand JAX its own copy so torch cannot mutate it.
-        lengths = value.detach().to(self.device, torch.int32).clone().contiguous()
-        carry = self.carry._replace(episode_length=jax.dlpack.from_dlpack(lengths))
+        lengths = value.detach().to(self.device, torch.int32).contiguous()
+        # JAX's own copy: the GPU step donates (recycles) this buffer, which must not be torch's memory.
+        carry = self.carry._replace(episode_length=jp.copy(jax.dlpack.from_dlpack(lengths)))
         self._carry_leaves = jax.tree.leaves(carry)
 
     def set_command(self, command: tuple[float, float, float] | None) -> None:

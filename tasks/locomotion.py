@@ -2,9 +2,14 @@
 
 Defaults follow Playground's published brax PPO settings (mujoco_playground/config/locomotion_params.py),
 translated to rsl_rl's names: 8192 envs × 20 steps per iteration, 32 mini-batches × 4 epochs, fixed
-learning rate 3e-4, γ 0.97, gradient norm 1, networks per task, the critic on "privileged_state" where
-the env has it, the env's own domain randomization and episode length. The iteration count spends the
-same environment-step budget as Playground's `num_timesteps`.
+learning rate 3e-4, γ 0.97, gradient norm 1, clip and networks per task, the critic on "privileged_state"
+where the env has it, the env's own domain randomization and episode length. The iteration count spends
+the same environment-step budget as Playground's `num_timesteps`.
+
+One exception, the entropy bonus: brax's (0.01, 0.005) acts on a tanh-squashed Gaussian, whose squashing
+bounds it; on rsl_rl's plain Gaussian it holds the action std near 1 and Go1 never learns to stand
+(H100, 25M steps: return 0.0003 with 0.01, 2.0 with 0.001; bench/RESULTS.md). We take Playground's own
+rsl_rl value (`rsl_rl_config`: 0.001).
 
 These sizes want a GPU. A run on a CPU applies `CPU_SIZES` instead (train.py --sizes picks either).
 """
@@ -20,6 +25,7 @@ from tasks import TaskSpec, algorithms, register
 
 NUM_ENVS = 8192
 STEPS_PER_ENV = 20  # brax's unroll_length
+ENTROPY_COEF = 0.001  # Playground's rsl_rl_config; see the module docstring
 
 
 @dataclass(frozen=True)
@@ -31,7 +37,6 @@ class Locomotion:
     hidden_dims: tuple[int, ...] | None = (512, 256, 128)
     """Actor and critic; None: brax's defaults (actor 128×4, critic 256×5)."""
     clip_param: float = 0.3
-    entropy_coef: float = 0.01
 
 
 TASKS = {
@@ -40,10 +45,10 @@ TASKS = {
     "Go1Getup": Locomotion("unitree_go1", num_timesteps=50_000_000),
     "Go1Handstand": Locomotion("unitree_go1"),
     "Go1Footstand": Locomotion("unitree_go1"),
-    "T1JoystickFlatTerrain": Locomotion("booster_t1", num_timesteps=200_000_000, clip_param=0.2, entropy_coef=0.005),
-    "T1JoystickRoughTerrain": Locomotion("booster_t1", num_timesteps=200_000_000, clip_param=0.2, entropy_coef=0.005),
-    "G1JoystickFlatTerrain": Locomotion("unitree_g1", num_timesteps=200_000_000, clip_param=0.2, entropy_coef=0.005),
-    "G1JoystickRoughTerrain": Locomotion("unitree_g1", num_timesteps=200_000_000, clip_param=0.2, entropy_coef=0.005),
+    "T1JoystickFlatTerrain": Locomotion("booster_t1", num_timesteps=200_000_000, clip_param=0.2),
+    "T1JoystickRoughTerrain": Locomotion("booster_t1", num_timesteps=200_000_000, clip_param=0.2),
+    "G1JoystickFlatTerrain": Locomotion("unitree_g1", num_timesteps=200_000_000, clip_param=0.2),
+    "G1JoystickRoughTerrain": Locomotion("unitree_g1", num_timesteps=200_000_000, clip_param=0.2),
     "H1JoystickGaitTracking": Locomotion("unitree_h1", hidden_dims=None),
     "H1InplaceGaitTracking": Locomotion("unitree_h1", hidden_dims=None),
     "BarkourJoystick": Locomotion("google_barkour_vb", hidden_dims=None),
@@ -64,7 +69,7 @@ def ppo_cfg(name: str) -> AgentCfg:
     return AgentCfg(
         algorithm=PPOCfg(
             num_learning_epochs=4, num_mini_batches=32, clip_param=task.clip_param, gamma=0.97, lam=0.95,
-            entropy_coef=task.entropy_coef, learning_rate=3e-4, schedule="fixed", max_grad_norm=1.0,
+            entropy_coef=ENTROPY_COEF, learning_rate=3e-4, schedule="fixed", max_grad_norm=1.0,
         ),
         policy=PolicyCfg(actor_hidden_dims=actor_dims, critic_hidden_dims=critic_dims, init_noise_std=1.0),
         num_steps_per_env=STEPS_PER_ENV,

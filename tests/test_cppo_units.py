@@ -1,6 +1,7 @@
 """Unit tests of CPPO's pieces: Gaussian closed forms, zero initialisation, the conditional-ratio identity,
 save/load, and the flow sampler."""
 
+import pytest
 import torch
 from tensordict import TensorDict
 
@@ -8,7 +9,7 @@ from helpers import make_algorithm
 
 from cppo.config import AgentCfg, CPPOCfg, PolicyCfg
 from cppo.cppo import CPPO
-from cppo.flow import FlowVelocity, sample_flow
+from cppo.flow import CudaGraphed, FlowVelocity, sample_flow
 from cppo.kernel import GaussianKernel, gaussian_entropy, gaussian_kl, gaussian_log_prob
 
 
@@ -84,3 +85,27 @@ def test_act_samples_through_the_reference_and_stores_the_conditioning():
     assert actions.shape == (16, 2) and torch.equal(a0, noise.clamp(-1, 1))  # fresh flow: a0 = clip(ε)
     assert torch.equal(mean, a0)  # fresh kernel: μ = a0
     assert torch.allclose(alg.transition.actions_log_prob, gaussian_log_prob(actions, mean, std))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a GPU (bench/gpu_session.sh runs this)")
+def test_cuda_graph_sampler_equals_eager_sampler_and_sees_parameter_updates():
+    torch.manual_seed(0)
+    velocity = FlowVelocity(6, 3, (64, 64)).cuda()
+    torch.nn.init.normal_(velocity.body[-1][-1].weight, std=0.3)  # a non-zero field, so the sample depends on φ
+
+    def sample(s, noise, steps):
+        return sample_flow(velocity, s, noise, steps, "midpoint")
+
+    graphed = CudaGraphed(sample)
+    with torch.inference_mode():
+        for _ in range(3):  # new inputs each call: the graph must read them, not the ones it was captured with
+            s, noise = torch.randn(512, 6, device="cuda"), torch.randn(512, 3, device="cuda")
+            torch.testing.assert_close(graphed(s, noise, steps=8), sample(s, noise, 8))
+    with torch.no_grad():
+        velocity.body[-1][-1].bias.add_(0.25)  # in place, like an optimizer step
+    with torch.inference_mode():
+        torch.testing.assert_close(graphed(s, noise, steps=8), sample(s, noise, 8))
+        torch.testing.assert_close(graphed(s[:100], noise[:100], steps=4), sample(s[:100], noise[:100], 4))
+    assert len(graphed.graphs) == 2  # one per (shape, steps)
+    out = graphed(torch.randn(4, 6, device="cuda", requires_grad=True), torch.randn(4, 3, device="cuda"), steps=8)
+    assert out.requires_grad  # with autograd on, the sampler runs eagerly

@@ -37,6 +37,7 @@ def test_defaults_follow_playgrounds_published_locomotion_config(name, menagerie
     from mujoco_playground.config import locomotion_params
 
     published = locomotion_params.brax_ppo_config(name)
+    rsl_rl = locomotion_params.rsl_rl_config(name)
     spec = tasks.get_task(name)
     assert spec.backend == "playground" and name in registry.ALL_ENVS
     assert (menagerie_dir / spec.menagerie_robot).is_dir()
@@ -52,7 +53,7 @@ def test_defaults_follow_playgrounds_published_locomotion_config(name, menagerie
         assert algo.schedule == "fixed" and algo.max_grad_norm == published.max_grad_norm
         assert algo.num_mini_batches == published.num_minibatches
         assert algo.num_learning_epochs == published.num_updates_per_batch
-        assert algo.entropy_coef == published.entropy_cost
+        assert algo.entropy_coef == rsl_rl.algorithm.entropy_coef  # brax's acts on a tanh-squashed Gaussian
         assert algo.clip_param == published.get("clipping_epsilon", 0.3)  # brax's default
         budget = agent.max_iterations * NUM_ENVS * STEPS_PER_ENV
         assert published.num_timesteps <= budget < published.num_timesteps + NUM_ENVS * STEPS_PER_ENV

@@ -93,3 +93,18 @@ def test_bad_num_envs_is_a_usage_error():
 
     with pytest.raises(UsageError, match="num_envs"):
         PlaygroundVecEnv(PlaygroundEnvCfg(num_envs=0))
+
+
+def test_donated_carry_buffers_appear_once_among_the_step_inputs(env):
+    """A GPU step donates the carry: a buffer shared with another input (or twice in the carry) makes XLA
+    refuse the call. CPUs never donate, so the aliasing is checked directly."""
+
+    def pointers(leaves):
+        return [leaf.unsafe_buffer_pointer() for leaf in leaves if leaf.size > 0]
+
+    for _ in range(2):  # after construction, after a step, after the runner assigns episode lengths
+        donated = pointers(env._carry_leaves)
+        others = set(pointers(env._first_leaves) + pointers(env._per_env_leaves))
+        assert len(set(donated)) == len(donated) and not others.intersection(donated)
+        env.step(random_actions(env))
+        restart(env)
