@@ -9,6 +9,7 @@ Prints the mean return over the episodes that ended.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from cppo.cli import Parser, add_task_flags, build_configs, default_device, locate_checkpoint, print_task_list, run_main
 from cppo.errors import UsageError
@@ -43,6 +44,11 @@ def parse_args(argv: list[str] | None):
     )
     parser.add_argument("--camera", default=None, help="MuJoCo camera name for videos (default: 'track' if the model has it)")
     parser.add_argument("--export_only", action="store_true", help="export <run>/exported/policy.{onnx,pt} and exit")
+    parser.add_argument(
+        "--record", default=None, metavar="FILE",
+        help="save every played step (observations, actions, rewards, dones, time-outs, next observations) as a "
+        "dataset for train.py --dataset / --pretrain",
+    )
     return parser.parse_intermixed_args(argv)
 
 
@@ -54,6 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     for flag in ("video_length", "steps", "num_envs"):
         if getattr(args, flag) is not None and getattr(args, flag) <= 0:
             raise UsageError(f"--{flag} must be a positive integer, got {getattr(args, flag)}")
+    if args.record:
+        record = Path(args.record)
+        if record.exists():
+            raise UsageError(f"--record: '{record}' already exists; pick a new file name (datasets are never overwritten)")
+        if not record.parent.is_dir():
+            raise UsageError(f"--record: folder '{record.parent}' does not exist")
 
     from envs.render import configure_gl
 
@@ -111,7 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.export_only:
         return 0
 
-    returns = play(env, policy_fn(actor, residual, args.stochastic, device), args, interactive, run_dir, checkpoint.stem)
+    steps_kept = None
+    if args.record:
+        from cppo.dataset import TransitionRecorder
+
+        steps_kept = TransitionRecorder()
+    returns = play(env, policy_fn(actor, residual, args.stochastic, device), args, interactive, run_dir, checkpoint.stem, steps_kept)
     if returns.numel():
         print(
             f"[cppo] mean return over {returns.numel()} episodes: {returns.mean():.2f} "
@@ -119,6 +136,12 @@ def main(argv: list[str] | None = None) -> int:
         )
     else:
         print("[cppo] no episode ended; run more --steps to get a mean return")
+    if steps_kept is not None:
+        meta = {"task": task.name, "algo": args.algo, "checkpoint": str(checkpoint), "stochastic": args.stochastic,
+                "num_envs": env.num_envs, "episodes": returns.numel(), "mean_return": returns.mean().item() if returns.numel() else None}  # fmt: skip
+        transitions = steps_kept.transitions(meta)
+        transitions.save(args.record)
+        print(f"[cppo] recorded {len(transitions)} transitions ({env.num_envs} envs × {len(steps_kept.steps)} steps) to {args.record}")
     env.close()
     return 0
 
@@ -145,8 +168,9 @@ def policy_fn(actor, residual: bool, stochastic: bool, device: str):
     return act
 
 
-def play(env, act, args, interactive: bool, run_dir, name: str):
-    """Run the policy; returns the returns of the episodes that ended (a 1-D tensor)."""
+def play(env, act, args, interactive: bool, run_dir, name: str, steps_kept=None):
+    """Run the policy; returns the returns of the episodes that ended (a 1-D tensor). `steps_kept` (a
+    TransitionRecorder) keeps every step."""
     import torch
     from tqdm import tqdm
 
@@ -164,7 +188,11 @@ def play(env, act, args, interactive: bool, run_dir, name: str):
     bar = tqdm(total=steps, desc="recording" if recorder else "playing", unit="step", leave=False, disable=None)
     step = 0
     while step < steps or (viewer is not None and args.steps is None and viewer.running):
-        obs, rewards, dones, _ = env.step(act(obs))
+        actions = act(obs)
+        next_obs, rewards, dones, extras = env.step(actions)
+        if steps_kept is not None:
+            steps_kept.add(obs, actions, rewards, dones, extras, next_obs)
+        obs = next_obs
         episode_return += rewards
         done = dones > 0
         ended.append(torch.where(done, episode_return, torch.nan))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import random
 import sys
+from pathlib import Path
 
 from cppo.cli import Parser, add_task_flags, build_configs, default_device, locate_checkpoint, print_task_list, run_main
 from cppo.errors import CppoError, UsageError
@@ -28,6 +29,15 @@ def parse_args(argv: list[str] | None):
         help="GPU-sized tasks (locomotion): their GPU defaults, or the small CPU sizes; auto: by device (default)",
     )
     parser.add_argument(
+        "--pretrain", default=None, metavar="FILE",
+        help="cppo/dipole: first clone the flow policy from a dataset recorded by play.py --record (flow matching)",
+    )
+    parser.add_argument(
+        "--dataset", default=None, metavar="FILE",
+        help="dipole: first train offline on a recorded dataset (IQL critic), then continue online; "
+        "--max_iterations 0 stops after the offline phase",
+    )
+    parser.add_argument(
         "--distributed", action="store_true",
         help="multi-process training under torchrun: one env per rank (seed + rank), gradients all-reduced; NCCL on GPUs, gloo on CPUs",
     )
@@ -42,6 +52,54 @@ def distributed_rank(args) -> tuple[int, int, int]:
     if args.distributed and "RANK" not in os.environ:
         raise UsageError("--distributed runs under torchrun: torchrun --nproc_per_node N train.py --distributed ...")
     return int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0")), world_size
+
+
+def check_offline_flags(args, world_size: int) -> bool:
+    """--pretrain / --dataset: right algorithm, a new single-process run, files that exist (before env start-up)."""
+    if args.pretrain and args.algo not in ("cppo", "dipole"):
+        raise UsageError(f"--pretrain clones a flow policy: use it with --algo cppo or dipole, not {args.algo}")
+    if args.dataset and args.algo != "dipole":
+        raise UsageError(f"--dataset trains DIPOLE offline: use it with --algo dipole, not {args.algo}")
+    offline = bool(args.pretrain or args.dataset)
+    if offline and (args.resume or world_size > 1):
+        raise UsageError("--pretrain/--dataset start a new single-process run: drop --resume/--distributed")
+    for flag, path in (("--pretrain", args.pretrain), ("--dataset", args.dataset)):
+        if path and not Path(path).is_file():
+            raise UsageError(f"{flag}: dataset '{path}' not found (record one with: python play.py --task ... --record FILE)")
+    return offline
+
+
+def learn_offline(args, runner, env, agent_cfg, run_dir, device: str) -> None:
+    """Behaviour cloning and/or offline DIPOLE on recorded datasets; saves <run>/model_offline.pt."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    from cppo.dataset import load_transitions
+    from cppo.offline import pretrain, train_offline
+
+    cfg, alg = agent_cfg.offline, runner.alg
+    widths = {name: value.shape[-1] for name, value in env.get_observations().items()}
+    if args.pretrain:
+        data = load_transitions(args.pretrain, device, widths, env.num_actions)
+        loss = pretrain(alg, data, cfg.pretrain_steps, cfg.batch_size)
+        print(f"[cppo] cloned the flow policy from {len(data)} transitions of {args.pretrain}: {cfg.pretrain_steps} steps, flow-matching loss {loss:.4f}")
+    if args.dataset:
+        data = load_transitions(args.dataset, device, widths, env.num_actions)
+        print(f"[cppo] offline DIPOLE on {len(data)} transitions of {args.dataset}: {cfg.steps} steps")
+        writer = SummaryWriter(str(run_dir)) if run_dir is not None else None
+
+        def log(step: int, losses: dict[str, float]) -> None:
+            for key, value in losses.items():
+                if writer is not None:
+                    writer.add_scalar(f"Offline/{key}", value, step)
+            if step % 2000 == 0 or step == cfg.steps - 1:
+                print(f"[cppo] offline step {step + 1}/{cfg.steps}: " + ", ".join(f"{k} {v:.4f}" for k, v in losses.items()))
+
+        train_offline(alg, data, cfg, cfg.q_hidden_dims, agent_cfg.policy.activation, log)
+        if writer is not None:
+            writer.close()
+    if run_dir is not None:
+        runner.save(str(run_dir / "model_offline.pt"))
+        print(f"[cppo] saved {run_dir / 'model_offline.pt'} (play it: python play.py ... --checkpoint model_offline.pt)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     device = args.device or default_device(local_rank)
     cpu_sizes = args.sizes == "cpu" or (args.sizes == "auto" and device.startswith("cpu"))
     task, env_cfg, agent_cfg = build_configs(args, saved, cpu_sizes)
-    if agent_cfg.max_iterations <= 0:
+    offline = check_offline_flags(args, world_size)
+    if agent_cfg.max_iterations < 0 or (agent_cfg.max_iterations == 0 and not offline):
         raise UsageError(f"max_iterations must be positive, got {agent_cfg.max_iterations}")
     if agent_cfg.logger == "wandb":
         try:
@@ -111,6 +170,10 @@ def main(argv: list[str] | None = None) -> int:
         if rank == 0:
             print(f"[cppo] resuming from {checkpoint}")
         runner.load(str(checkpoint))
+    if offline:
+        learn_offline(args, runner, env, agent_cfg, run_dir, device)
+        if agent_cfg.max_iterations == 0:
+            return 0
     remaining = agent_cfg.max_iterations - runner.current_learning_iteration
     if remaining <= 0:
         print(f"[cppo] run already has {runner.current_learning_iteration} of {agent_cfg.max_iterations} iterations; nothing to do")

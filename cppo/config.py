@@ -163,6 +163,23 @@ def flow_algorithm(ppo: PPOCfg, algorithm: type[PPOCfg], **fields: Any) -> PPOCf
 
 
 @dataclass
+class OfflineCfg:
+    """Learning from a recorded dataset (cppo/offline.py): `train.py --pretrain FILE` (behaviour cloning of
+    a cppo or dipole flow) and `train.py --algo dipole --dataset FILE` (offline DIPOLE, IQL critic)."""
+
+    steps: int = 20000
+    """Gradient steps of offline DIPOLE."""
+    pretrain_steps: int = 3000
+    """Gradient steps of behaviour cloning."""
+    batch_size: int = 1024
+    expectile: float = 0.9
+    """τ_e of V's expectile regression onto the target Q (0.5: the behaviour's mean value; → 1: its best)."""
+    target_polyak: float = 0.005
+    """Q̄ ← (1 − ρ)·Q̄ + ρ·Q after every step."""
+    q_hidden_dims: tuple[int, ...] = (256, 256)
+
+
+@dataclass
 class AgentCfg:
     """One training run: runner settings, networks and the algorithm."""
 
@@ -180,6 +197,7 @@ class AgentCfg:
     logger: str = "tensorboard"
     init_at_random_ep_len: bool = True
     """Start envs at random points of their episodes, so time-outs do not all land on the same step."""
+    offline: OfflineCfg = field(default_factory=OfflineCfg)
 
     def to_runner_dict(self, critic_group: str) -> dict[str, Any]:
         """The nested dict rsl_rl's OnPolicyRunner expects."""
