@@ -96,6 +96,9 @@ class CPPOCfg(PPOCfg):
     distill_mini_batches: int = 4
     flow_learning_rate: float = 1e-3
     fit_error_samples: int = 512
+    marginal_entropy_coef: float = 0.0
+    """Bonus on a lower bound of the marginal policy's entropy (issue 9's multimodality sweep)."""
+    marginal_entropy_samples: int = 8
 
     class_name: ClassVar[str] = "cppo.cppo:CPPO"
 

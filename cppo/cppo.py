@@ -15,6 +15,7 @@ distribution in its `distribution_params` slot: (μ_old, σ_old, a0, ε).
 
 from __future__ import annotations
 
+import math
 from itertools import chain
 
 import torch
@@ -49,6 +50,8 @@ class CPPO(PPO):
         distill_mini_batches: int = 4,
         flow_learning_rate: float = 1e-3,
         fit_error_samples: int = 512,
+        marginal_entropy_coef: float = 0.0,
+        marginal_entropy_samples: int = 8,
         **ppo_kwargs,
     ):
         for name, value, options in (
@@ -64,6 +67,7 @@ class CPPO(PPO):
         self.score_coef, self.score_form = score_coef, score_form
         self.distill_epochs, self.distill_mini_batches = distill_epochs, distill_mini_batches
         self.fit_error_samples = fit_error_samples
+        self.marginal_entropy_coef, self.marginal_entropy_samples = marginal_entropy_coef, marginal_entropy_samples
         # PPO steps the kernel θ and the critic ψ; distillation steps the flow φ with its own Adam.
         self.optimizer = torch.optim.Adam(chain(actor.kernel.parameters(), critic.parameters()), lr=self.learning_rate)
         self.flow_optimizer = torch.optim.Adam(actor.flow.parameters(), lr=flow_learning_rate)
@@ -124,6 +128,8 @@ class CPPO(PPO):
         value_loss = self.value_loss(batch)
         score = self.score_loss(mean, std, a0)
         loss = surrogate + self.value_loss_coef * value_loss - self.entropy_coef * entropy + self.score_coef * score
+        marginal = self.marginal_entropy(s) if self.marginal_entropy_coef > 0 else torch.zeros((), device=s.device)
+        loss = loss - self.marginal_entropy_coef * marginal
         self.optimizer.zero_grad()
         loss.backward()
         if self.is_multi_gpu:
@@ -133,7 +139,22 @@ class CPPO(PPO):
         self.optimizer.step()
         losses = {"surrogate": surrogate, "value": value_loss, "entropy": entropy, "score": score, "conditional_kl": kl}
         losses["residual_norm"] = (mean - a0).norm(dim=-1).mean()
+        if self.marginal_entropy_coef > 0:
+            losses["marginal_entropy"] = marginal
         return {key: value.detach() for key, value in losses.items()}
+
+    def marginal_entropy(self, s: torch.Tensor, num_states: int = 64) -> torch.Tensor:
+        """A lower bound on the entropy of the *marginal* policy π(a|s) = E_a0 N(a; μ_θ(s, a0), σ²), which the
+        Gaussian entropy term ignores: M fresh a0 per state, H ≥ −E_i log (1/M) Σ_j N(μ_i; μ_j, 2σ²)
+        (Kolchinsky & Tracey 2017). Its gradient pushes the kernel means of one state apart."""
+        m = self.marginal_entropy_samples
+        s = s[:num_states].repeat(m, 1)
+        with torch.no_grad():
+            a0 = self.actor.sample_reference(s, torch.randn(s.shape[0], self.actor.num_actions, device=s.device))
+        mean, std = self.actor.kernel(s, a0)
+        mean, std = mean.view(m, -1, mean.shape[-1]).transpose(0, 1), std.view(m, -1, std.shape[-1]).transpose(0, 1)
+        pair = gaussian_log_prob(mean.unsqueeze(2), mean.unsqueeze(1), (2 ** 0.5) * std.unsqueeze(2))  # [states, i, j]
+        return -(torch.logsumexp(pair, dim=-1) - math.log(m)).mean()
 
     def score_loss(self, mean: torch.Tensor, std: torch.Tensor, a0: torch.Tensor) -> torch.Tensor:
         """Langevin anchor: one step of size σ² toward N(0, I) is N((1 − σ²/2)·a0, σ²) (σ stop-gradient)."""

@@ -72,8 +72,14 @@ def expectile_loss(diff: torch.Tensor, expectile: float) -> torch.Tensor:
 def train_offline(alg: DIPOLE, dataset: Transitions, cfg, hidden_dims, activation: str, log=None) -> dict[str, float]:
     """Offline DIPOLE with an IQL critic for cfg.steps gradient steps; `log(step, losses)` every 100."""
     fit_normalizers(alg, dataset)
+    # Adam moves a weight by ~lr per step, so growing a value of ~r̄/(1 − γ) (≈ 60 on CartpoleBalance) from
+    # zero takes tens of thousands of steps: start V and Q there, and learn the differences.
+    value_level = dataset.rewards.mean() / (1 - alg.gamma)
     critic_obs = lambda index, next=False: alg.critic.get_latent(dataset.obs(index, next))  # noqa: E731
     q = TwinQ(alg.critic.obs_dim, alg.actor.num_actions, hidden_dims, activation).to(dataset.actions.device)
+    with torch.no_grad():
+        for head in (q.q1[-1], q.q2[-1], alg.critic.mlp[-1]):
+            head.bias.fill_(value_level)
     q_target = copy.deepcopy(q).requires_grad_(False)
     q_optimizer = torch.optim.Adam(q.parameters(), lr=alg.learning_rate)
     positive, negative = alg.actor.flows()
