@@ -1,6 +1,8 @@
 """Learning from recorded data: play.py --record → train.py --pretrain (behaviour cloning) and
 train.py --algo dipole --dataset (offline DIPOLE with an IQL critic), then online (cppo/dataset.py, cppo/offline.py)."""
 
+import re
+
 import pytest
 import torch
 from helpers import make_algorithm, one_line_error, run_script, scalars
@@ -124,3 +126,27 @@ def test_bad_offline_flags_are_one_line_errors(tmp_path):
     torch.save({"model_state_dict": {}}, not_data)
     one_line_error(run_script("train.py", *common, "--algo", "cppo", "--pretrain", str(not_data), "--max_iterations", "1"), 2, "not a cppo")
     assert not list(tmp_path.glob("MultiGoal_*/*/model_offline.pt"))
+
+
+def played_return(result) -> float:
+    assert result.returncode == 0, result.stderr[-3000:]
+    return float(re.search(r"mean return over \d+ episodes: (-?[\d.]+)", result.stdout).group(1))
+
+
+@pytest.mark.slow
+def test_offline_dipole_beats_the_policy_that_recorded_the_data(tmp_path):
+    """Issue 7's acceptance on CartpoleBalance: a half-trained PPO records 256k steps; offline DIPOLE (the
+    defaults) must beat it when played, and 60 online iterations must improve on it. About 9 minutes on
+    2 cores: `python -m pytest -m slow tests/test_offline.py`."""
+    logs, data = str(tmp_path / "logs"), tmp_path / "half.pt"
+    common = ["--task", "CartpoleBalance", "--log_root", logs, "--headless", "--num_envs", "64"]
+    assert run_script("train.py", "--task", "CartpoleBalance", "--log_root", logs, "--max_iterations", "50").returncode == 0
+    behaviour = played_return(run_script("play.py", *common, "--algo", "ppo"))
+    recorded = run_script("play.py", *common[:-1], "256", "--algo", "ppo", "--stochastic", "--record", str(data))
+    assert recorded.returncode == 0 and "recorded 256000 transitions" in recorded.stdout, recorded.stderr[-3000:]
+
+    trained = run_script("train.py", "--task", "CartpoleBalance", "--log_root", logs, "--algo", "dipole", "--dataset", str(data), "--max_iterations", "60")
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    offline = played_return(run_script("play.py", *common, "--algo", "dipole", "--checkpoint", "model_offline.pt"))
+    online = played_return(run_script("play.py", *common, "--algo", "dipole"))
+    assert offline > behaviour + 50 and online > offline + 30, (behaviour, offline, online)
