@@ -75,7 +75,6 @@ def train_offline(alg: DIPOLE, dataset: Transitions, cfg, hidden_dims, activatio
     # Adam moves a weight by ~lr per step, so growing a value of ~r̄/(1 − γ) (≈ 60 on CartpoleBalance) from
     # zero takes tens of thousands of steps: start V and Q there, and learn the differences.
     value_level = dataset.rewards.mean() / (1 - alg.gamma)
-    critic_obs = lambda index, next=False: alg.critic.get_latent(dataset.obs(index, next))  # noqa: E731
     q = TwinQ(alg.critic.obs_dim, alg.actor.num_actions, hidden_dims, activation).to(dataset.actions.device)
     with torch.no_grad():
         for head in (q.q1[-1], q.q2[-1], alg.critic.mlp[-1]):
@@ -84,19 +83,20 @@ def train_offline(alg: DIPOLE, dataset: Transitions, cfg, hidden_dims, activatio
     q_optimizer = torch.optim.Adam(q.parameters(), lr=alg.learning_rate)
     positive, negative = alg.actor.flows()
     for step, index in enumerate(batches(dataset, cfg.steps, cfg.batch_size)):
-        s_critic, actions = critic_obs(index), alg.actor.clip(dataset.actions[index])
+        obs, actions = dataset.obs(index), alg.actor.clip(dataset.actions[index])  # gathered once per step
+        s_critic = alg.critic.get_latent(obs)
         with torch.no_grad():
             q_min = torch.min(*q_target(s_critic, actions))
             next_value = alg.critic(dataset.obs(index, next=True)).squeeze(-1)
             target = dataset.rewards[index] + alg.gamma * (1 - dataset.terminals[index]) * next_value
-        value = alg.critic(dataset.obs(index)).squeeze(-1)
+        value = alg.critic(obs).squeeze(-1)
         value_loss = expectile_loss(q_min - value, cfg.expectile)
         q1, q2 = q(s_critic, actions)
         q_loss = (q1 - target).pow(2).mean() + (q2 - target).pow(2).mean()
 
         advantage = q_min - value.detach()
         weights = dipole_weights((advantage - advantage.mean()) / (advantage.std() + 1e-8), alg.beta, alg.weight_shift)
-        s = alg.actor.observation(dataset.obs(index))
+        s = alg.actor.observation(obs)
         noise, tau = torch.randn_like(actions), torch.rand_like(actions[..., :1])
         positive_loss = flow_matching_loss(positive, s, noise, actions, tau, weights)
         negative_loss = flow_matching_loss(negative, s, noise, actions, tau, 1 - weights)
