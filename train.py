@@ -54,36 +54,36 @@ def distributed_rank(args) -> tuple[int, int, int]:
     return int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0")), world_size
 
 
-def check_offline_flags(args, world_size: int) -> bool:
-    """--pretrain / --dataset: right algorithm, a new single-process run, files that exist (before env start-up)."""
+def check_offline_flags(args, world_size: int) -> dict:
+    """--pretrain / --dataset: right algorithm, a new single-process run, datasets that read as datasets
+    (before env start-up and before a run folder exists). Returns {flag: dataset}."""
     if args.pretrain and args.algo not in ("cppo", "dipole"):
         raise UsageError(f"--pretrain clones a flow policy: use it with --algo cppo or dipole, not {args.algo}")
     if args.dataset and args.algo != "dipole":
         raise UsageError(f"--dataset trains DIPOLE offline: use it with --algo dipole, not {args.algo}")
-    offline = bool(args.pretrain or args.dataset)
-    if offline and (args.resume or world_size > 1):
+    datasets = {flag: path for flag, path in (("pretrain", args.pretrain), ("dataset", args.dataset)) if path}
+    if datasets and (args.resume or world_size > 1):
         raise UsageError("--pretrain/--dataset start a new single-process run: drop --resume/--distributed")
-    for flag, path in (("--pretrain", args.pretrain), ("--dataset", args.dataset)):
-        if path and not Path(path).is_file():
-            raise UsageError(f"{flag}: dataset '{path}' not found (record one with: python play.py --task ... --record FILE)")
-    return offline
+    from cppo.dataset import read_transitions
+
+    return {flag: read_transitions(path) for flag, path in datasets.items()}
 
 
-def learn_offline(args, runner, env, agent_cfg, run_dir, device: str) -> None:
+def learn_offline(args, datasets: dict, runner, env, agent_cfg, run_dir, device: str) -> None:
     """Behaviour cloning and/or offline DIPOLE on recorded datasets; saves <run>/model_offline.pt."""
     from torch.utils.tensorboard import SummaryWriter
 
-    from cppo.dataset import load_transitions
+    from cppo.dataset import fit_to_env
     from cppo.offline import pretrain, train_offline
 
     cfg, alg = agent_cfg.offline, runner.alg
     widths = {name: value.shape[-1] for name, value in env.get_observations().items()}
     if args.pretrain:
-        data = load_transitions(args.pretrain, device, widths, env.num_actions)
+        data = fit_to_env(datasets["pretrain"], args.pretrain, device, widths, env.num_actions)
         loss = pretrain(alg, data, cfg.pretrain_steps, cfg.batch_size)
         print(f"[cppo] cloned the flow policy from {len(data)} transitions of {args.pretrain}: {cfg.pretrain_steps} steps, flow-matching loss {loss:.4f}")
     if args.dataset:
-        data = load_transitions(args.dataset, device, widths, env.num_actions)
+        data = fit_to_env(datasets["dataset"], args.dataset, device, widths, env.num_actions)
         print(f"[cppo] offline DIPOLE on {len(data)} transitions of {args.dataset}: {cfg.steps} steps")
         writer = SummaryWriter(str(run_dir)) if run_dir is not None else None
 
@@ -102,6 +102,29 @@ def learn_offline(args, runner, env, agent_cfg, run_dir, device: str) -> None:
         print(f"[cppo] saved {run_dir / 'model_offline.pt'} (play it: python play.py ... --checkpoint model_offline.pt)")
 
 
+def rerun_command(task: str, algo: str, experiment: str, run_dir: Path | None, log_root: str) -> str:
+    """The flags that name this run again (for play.py, export and --resume)."""
+    flags = f"--task {task} --algo {algo}" + (f" --experiment_name {experiment}" if experiment != f"{task}_{algo}" else "")
+    if run_dir is not None:
+        flags += f" --load_run {run_dir.name}" + (f" --log_root {log_root}" if log_root != "logs" else "")
+    return f"python train.py {flags}"
+
+
+def print_closing_block(runner, run_dir: Path, again: str, log_root: str, experiment: str) -> None:
+    """What the user has now: returns, checkpoints, and the commands to look at them."""
+    import statistics
+
+    buffer = runner.logger.rewbuffer
+    final = f"{statistics.mean(buffer):.1f}" if buffer else "n/a (no episode ended)"
+    best = f"{runner.best_return:.1f} (model_best.pt)" if runner.best_return > -float("inf") else "n/a"
+    play = again.replace("train.py", "play.py")
+    print(f"[cppo] done: {runner.current_learning_iteration + 1} iterations; final mean return {final}, best {best}")
+    print(f"[cppo]   checkpoints  {runner.last_saved} (last), {run_dir / 'model_best.pt'}")
+    print(f"[cppo]   play         {play}")
+    print(f"[cppo]   export       {play} --export_only   (writes {run_dir / 'exported'}/policy.onnx)")
+    print(f"[cppo]   tensorboard  tensorboard --logdir {Path(log_root) / experiment}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.list:
@@ -117,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     device = args.device or default_device(local_rank)
     cpu_sizes = args.sizes == "cpu" or (args.sizes == "auto" and device.startswith("cpu"))
     task, env_cfg, agent_cfg = build_configs(args, saved, cpu_sizes)
-    offline = check_offline_flags(args, world_size)
+    datasets = check_offline_flags(args, world_size)
+    offline = bool(datasets)
     if agent_cfg.max_iterations < 0 or (agent_cfg.max_iterations == 0 and not offline):
         raise UsageError(f"max_iterations must be positive, got {agent_cfg.max_iterations}")
     if agent_cfg.logger == "wandb":
@@ -171,14 +195,24 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[cppo] resuming from {checkpoint}")
         runner.load(str(checkpoint))
     if offline:
-        learn_offline(args, runner, env, agent_cfg, run_dir, device)
+        learn_offline(args, datasets, runner, env, agent_cfg, run_dir, device)
         if agent_cfg.max_iterations == 0:
             return 0
     remaining = agent_cfg.max_iterations - runner.current_learning_iteration
     if remaining <= 0:
         print(f"[cppo] run already has {runner.current_learning_iteration} of {agent_cfg.max_iterations} iterations; nothing to do")
         return 0
-    runner.learn(remaining, init_at_random_ep_len=agent_cfg.init_at_random_ep_len and checkpoint is None)
+    from cppo.runner import Interrupted
+
+    again = rerun_command(task.name, args.algo, agent_cfg.experiment_name, run_dir, args.log_root)
+    try:
+        runner.learn(remaining, init_at_random_ep_len=agent_cfg.init_at_random_ep_len and checkpoint is None)
+    except Interrupted as stop:
+        saved_to = f"saved {stop.checkpoint}; resume with: {again} --resume" if stop.checkpoint else "rank > 0 saves nothing"
+        print(f"[cppo] interrupted by {stop}: {saved_to}", file=sys.stderr)
+        return stop.exit_code
+    if rank == 0:
+        print_closing_block(runner, run_dir, again, args.log_root, agent_cfg.experiment_name)
     if world_size > 1:
         if not runner.parameters_in_sync():
             raise CppoError(f"rank {rank}: parameters differ between ranks at the end of training")

@@ -9,9 +9,11 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
+from cppo.checks import validate
 from cppo.config import apply_overrides, apply_values, update_from_plain
 from cppo.errors import CppoError, UsageError
 from cppo.runs import find_checkpoint, find_run
+from tasks import DEFAULT_ALGORITHM, DEFAULT_TASK, get_task
 
 
 class Parser(argparse.ArgumentParser):
@@ -25,7 +27,7 @@ def add_task_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task", default=None, help="task name (default: CartpoleBalance); --list shows all")
     parser.add_argument(
         "--algo", default=None,
-        help="algorithm: ppo (Gaussian, rsl_rl; the default), cppo (flow policy, conditional PPO) or dipole (two flows, greediness ω)",
+        help="algorithm: cppo (flow policy, conditional PPO; the default), ppo (rsl_rl's Gaussian PPO) or dipole (two flows, greediness ω)",
     )
     parser.add_argument("--num_envs", type=int, default=None, help="number of parallel envs (overrides the task default)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: the agent config's)")
@@ -58,11 +60,9 @@ def build_configs(args: argparse.Namespace, saved: dict | None = None, cpu_sizes
     The recorded env config is used only for the task it was recorded on (a policy may be played on a
     sibling task, e.g. flat → rough terrain). Returns (task, env_cfg, agent_cfg) and sets args.algo.
     """
-    from tasks import DEFAULT_TASK, get_task
-
     saved = saved or {}
     task = get_task(args.task or saved.get("task") or DEFAULT_TASK)
-    args.algo = args.algo or saved.get("algo") or "ppo"
+    args.algo = args.algo or saved.get("algo") or DEFAULT_ALGORITHM
     if task.backend == "isaaclab":  # its registered configs can only be read with Isaac Sim running
         from envs.isaaclab import launch_app
 
@@ -87,20 +87,19 @@ def build_configs(args: argparse.Namespace, saved: dict | None = None, cpu_sizes
     apply_overrides({"env": env_cfg, "agent": agent_cfg}, args.overrides)
     agent_cfg.experiment_name = agent_cfg.experiment_name or f"{task.name}_{args.algo}"
     env_cfg.seed = agent_cfg.seed
-    if env_cfg.num_envs <= 0:
-        raise UsageError(f"num_envs must be a positive integer, got {env_cfg.num_envs}")
+    validate(env_cfg, "env.")
+    validate(agent_cfg, "agent.")
+    agent_cfg.check_batch(env_cfg.num_envs)
     return task, env_cfg, agent_cfg
 
 
 def locate_checkpoint(args: argparse.Namespace) -> Path:
     """--checkpoint as a file path; otherwise the newest run of the experiment (or --load_run's) and its
     newest checkpoint (or --checkpoint's name/regex)."""
-    from tasks import DEFAULT_TASK, get_task
-
     if args.checkpoint and args.checkpoint != "latest" and (os.sep in args.checkpoint or Path(args.checkpoint).exists()):
         return find_checkpoint(Path(args.checkpoint).parent, args.checkpoint)
     task = get_task(args.task or DEFAULT_TASK).name
-    experiment = args.experiment_name or f"{task}_{args.algo or 'ppo'}"
+    experiment = args.experiment_name or f"{task}_{args.algo or DEFAULT_ALGORITHM}"
     run_dir = find_run(args.log_root, experiment, args.load_run)
     return find_checkpoint(run_dir, "" if args.checkpoint == "latest" else args.checkpoint)
 

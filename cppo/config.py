@@ -11,9 +11,13 @@ import difflib
 import types
 import typing
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from collections.abc import Iterator
+from typing import Any, ClassVar, Literal
 
 from cppo.errors import UsageError
+
+# rsl_rl's activations (rsl_rl.utils.resolve_nn_activation)
+Activation = Literal["elu", "selu", "relu", "crelu", "lrelu", "tanh", "sigmoid", "softplus", "gelu", "swish", "mish", "identity"]
 
 
 @dataclass
@@ -22,9 +26,11 @@ class PolicyCfg:
 
     actor_hidden_dims: tuple[int, ...] = (256, 256, 256)
     critic_hidden_dims: tuple[int, ...] = (256, 256, 256)
-    activation: str = "elu"
+    activation: Activation = "elu"
     obs_normalization: bool = True
     init_noise_std: float = 1.0
+
+    limits: ClassVar[dict[str, str]] = {"actor_hidden_dims": ">= 1", "critic_hidden_dims": ">= 1", "init_noise_std": "> 0"}
 
     def network(self, hidden_dims: tuple[int, ...]) -> dict[str, Any]:
         """The fields every actor/critic network of the runner config shares."""
@@ -45,10 +51,23 @@ class PPOCfg:
     learning_rate: float = 1e-3
     max_grad_norm: float = 1.0
     use_clipped_value_loss: bool = True
-    schedule: str = "adaptive"
+    schedule: Literal["adaptive", "fixed"] = "adaptive"
     desired_kl: float = 0.01
+    max_learning_rate: float = 1e-2
+    """Ceiling of the adaptive schedule (rsl_rl's rule raises the rate up to 1e-2; cppo/ppo.py)."""
 
     class_name: ClassVar[str] = "cppo.ppo:PPO"
+    not_inherited: ClassVar[tuple[str, ...]] = ()
+    """PPO fields a flow algorithm's config keeps at its own default instead of the task's PPO value."""
+    limits: ClassVar[dict[str, str]] = {
+        "num_learning_epochs": ">= 1", "num_mini_batches": ">= 1", "clip_param": "> 0", "gamma": "[0, 1]",
+        "lam": "[0, 1]", "value_loss_coef": ">= 0", "entropy_coef": ">= 0", "learning_rate": "> 0",
+        "max_grad_norm": "> 0", "desired_kl": "> 0", "max_learning_rate": "> 0",
+    }  # fmt: skip
+
+    def invariants(self, prefix: str) -> Iterator[str]:
+        if self.learning_rate > self.max_learning_rate:
+            yield f"bad value {prefix}learning_rate={self.learning_rate}: must be ≤ max_learning_rate ({self.max_learning_rate})"
 
     def actor_cfg(self, policy: PolicyCfg) -> dict[str, Any]:
         """rsl_rl's MLPModel with a Gaussian head."""
@@ -66,6 +85,10 @@ class PPOCfg:
         """Fields that configure the actor network rather than the algorithm."""
         return ()
 
+    def mini_batch_fields(self) -> dict[str, int]:
+        """Fields that split one rollout (num_envs × num_steps_per_env samples) into mini-batches."""
+        return {"num_mini_batches": self.num_mini_batches}
+
 
 @dataclass
 class CPPOCfg(PPOCfg):
@@ -77,7 +100,7 @@ class CPPOCfg(PPOCfg):
 
     # actor network (cppo/flow_policy.py)
     flow_steps: int = 8
-    integrator: str = "euler"
+    integrator: Literal["euler", "midpoint"] = "euler"
     kernel_hidden_dims: tuple[int, ...] = (128, 128)
     min_std: float = 0.02
     max_std: float = 2.0
@@ -88,10 +111,10 @@ class CPPOCfg(PPOCfg):
     # algorithm switches (cppo/cppo.py)
     reference_ema: float = 0.0
     reset_kernel: bool = True
-    distill_target: str = "mean"
-    distill_noise: str = "coupled"
+    distill_target: Literal["mean", "sample"] = "mean"
+    distill_noise: Literal["coupled", "independent"] = "coupled"
     score_coef: float = 0.0
-    score_form: str = "langevin"
+    score_form: Literal["langevin", "sigma_invariant"] = "langevin"
     distill_epochs: int = 5
     distill_mini_batches: int = 4
     flow_learning_rate: float = 1e-3
@@ -100,11 +123,30 @@ class CPPOCfg(PPOCfg):
     """Bonus on a lower bound of the marginal policy's entropy (issue 9's multimodality sweep)."""
     marginal_entropy_samples: int = 8
 
+    max_learning_rate: float = 1e-2
+    """rsl_rl's ceiling, kept for CPPO: its adaptive rule reads the conditional KL, an upper bound of the policy's
+    true KL (≈2.7× in cppo.md's prototype), so the rate is already held back (8 of 8 seeds, bench/RESULTS.md)."""
+
     class_name: ClassVar[str] = "cppo.cppo:CPPO"
+    not_inherited: ClassVar[tuple[str, ...]] = ("max_learning_rate",)
+    limits: ClassVar[dict[str, str]] = {
+        **PPOCfg.limits, "flow_steps": ">= 1", "kernel_hidden_dims": ">= 1", "min_std": "> 0", "action_limit": "> 0",
+        "reference_ema": "[0, 1)", "score_coef": ">= 0", "distill_epochs": ">= 1", "distill_mini_batches": ">= 1",
+        "flow_learning_rate": "> 0", "fit_error_samples": ">= 2", "marginal_entropy_coef": ">= 0",
+        "marginal_entropy_samples": ">= 2",
+    }  # fmt: skip
+
+    def invariants(self, prefix: str) -> Iterator[str]:
+        yield from super().invariants(prefix)
+        if not self.max_std > self.min_std:
+            yield f"bad value {prefix}max_std={self.max_std}: must be > min_std ({self.min_std})"
 
     def actor_fields(self) -> tuple[str, ...]:
         fields = ("flow_steps", "integrator", "kernel_hidden_dims", "min_std", "max_std", "state_dependent_std")
         return (*fields, "action_limit", "cuda_graphs")
+
+    def mini_batch_fields(self) -> dict[str, int]:
+        return {**super().mini_batch_fields(), "distill_mini_batches": self.distill_mini_batches}
 
     def actor_cfg(self, policy: PolicyCfg) -> dict[str, Any]:
         return {
@@ -121,10 +163,10 @@ class DipoleCfg(PPOCfg):
     the critic alike), plus the weighting and the greediness ω. There is no ratio, entropy or KL: clip_param
     only clips the value loss, entropy_coef is unused, and the schedule is fixed."""
 
-    schedule: str = "fixed"
+    schedule: Literal["adaptive", "fixed"] = "fixed"
     # actor network (cppo/dipole_policy.py)
     flow_steps: int = 8
-    integrator: str = "midpoint"
+    integrator: Literal["euler", "midpoint"] = "midpoint"
     """Midpoint: Euler (K = 8) shrinks the spread of a fitted flow by ~15% every iteration; K = 8, not 4:
     midpoint with K = 4 overshoots under strong guidance (ω ≥ 2). docs/dipole.md."""
     shared_network: bool = False
@@ -144,6 +186,15 @@ class DipoleCfg(PPOCfg):
     on-policy fit narrows the policy until it stops exploring (docs/dipole.md)."""
 
     class_name: ClassVar[str] = "cppo.dipole:DIPOLE"
+    not_inherited: ClassVar[tuple[str, ...]] = ("schedule",)
+    limits: ClassVar[dict[str, str]] = {
+        **PPOCfg.limits, "flow_steps": ">= 1", "omega": ">= 0", "action_limit": "> 0", "beta": "> 0", "explore_std": ">= 0",
+    }  # fmt: skip
+
+    def invariants(self, prefix: str) -> Iterator[str]:
+        yield from super().invariants(prefix)
+        if self.schedule != "fixed":
+            yield f"bad value {prefix}schedule={self.schedule}: must be fixed (DIPOLE has no likelihood to measure a KL with)"
 
     def actor_fields(self) -> tuple[str, ...]:
         return ("flow_steps", "integrator", "shared_network", "omega", "action_limit", "cuda_graphs")
@@ -157,11 +208,9 @@ class DipoleCfg(PPOCfg):
 
 
 def flow_algorithm(ppo: PPOCfg, algorithm: type[PPOCfg], **fields: Any) -> PPOCfg:
-    """A flow algorithm's config that keeps a task's PPO settings (rollout, critic, optimizer) and sets
-    `fields`; DIPOLE keeps its fixed learning-rate schedule."""
-    shared = {f.name: getattr(ppo, f.name) for f in dataclasses.fields(PPOCfg)}
-    if algorithm is DipoleCfg:
-        del shared["schedule"]
+    """A flow algorithm's config that keeps a task's PPO settings (rollout, critic, optimizer) except its
+    `not_inherited` ones, and sets `fields`."""
+    shared = {f.name: getattr(ppo, f.name) for f in dataclasses.fields(PPOCfg) if f.name not in algorithm.not_inherited}
     return algorithm(**{**shared, **fields})
 
 
@@ -182,6 +231,11 @@ class OfflineCfg:
     a ~100-step horizon (γ = 0.99), and with 0.005 V kept a third of the returns' spread (docs/dipole.md)."""
     q_hidden_dims: tuple[int, ...] = (256, 256)
 
+    limits: ClassVar[dict[str, str]] = {
+        "steps": ">= 1", "pretrain_steps": ">= 1", "batch_size": ">= 1", "expectile": "(0, 1)", "target_polyak": "(0, 1]",
+        "q_hidden_dims": ">= 1",
+    }  # fmt: skip
+
 
 @dataclass
 class AgentCfg:
@@ -198,10 +252,27 @@ class AgentCfg:
     seed: int = 42
     experiment_name: str = ""
     run_name: str = ""
-    logger: str = "tensorboard"
+    logger: Literal["tensorboard", "wandb"] = "tensorboard"
     init_at_random_ep_len: bool = True
     """Start envs at random points of their episodes, so time-outs do not all land on the same step."""
     offline: OfflineCfg = field(default_factory=OfflineCfg)
+
+    limits: ClassVar[dict[str, str]] = {"num_steps_per_env": ">= 1", "max_iterations": ">= 0", "save_interval": ">= 1", "keep_checkpoints": ">= 0"}
+
+    def invariants(self, prefix: str) -> Iterator[str]:
+        for name in ("experiment_name", "run_name"):
+            if "/" in getattr(self, name) or "\\" in getattr(self, name):
+                yield f"bad value {prefix}{name}={getattr(self, name)}: must be a folder name, without / or \\"
+
+    def check_batch(self, num_envs: int) -> None:
+        """Every mini-batch count must split the rollout into equal, non-empty parts."""
+        batch = num_envs * self.num_steps_per_env
+        for name, count in self.algorithm.mini_batch_fields().items():
+            if batch % count:
+                raise UsageError(
+                    f"bad value agent.algorithm.{name}={count}: must divide the rollout of {batch} samples "
+                    f"(num_envs {num_envs} × num_steps_per_env {self.num_steps_per_env})"
+                )
 
     def to_runner_dict(self, critic_group: str) -> dict[str, Any]:
         """The nested dict rsl_rl's OnPolicyRunner expects."""
@@ -249,6 +320,8 @@ def parse_value(text: str, kind: Any, key: str) -> Any:
             raise ValueError
         if kind in (int, float, str):
             return kind(text)
+        if origin is Literal:  # a choice: validation names the options
+            return text
         if origin is tuple:
             item = typing.get_args(kind)[0]
             parts = [p for p in text.strip("()[] ").split(",") if p.strip()]

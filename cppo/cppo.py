@@ -24,7 +24,6 @@ from rsl_rl.storage import RolloutStorage
 from rsl_rl.utils import reduce_gradients_in_buckets
 from tensordict import TensorDict
 
-from cppo.errors import UsageError
 from cppo.flow import energy_distance, flow_matching_loss
 from cppo.flow_policy import FlowPolicy
 from cppo.kernel import gaussian_entropy, gaussian_kl, gaussian_log_prob
@@ -54,13 +53,6 @@ class CPPO(PPO):
         marginal_entropy_samples: int = 8,
         **ppo_kwargs,
     ):
-        for name, value, options in (
-            ("distill_target", distill_target, ("mean", "sample")),
-            ("distill_noise", distill_noise, ("coupled", "independent")),
-            ("score_form", score_form, ("langevin", "sigma_invariant")),
-        ):
-            if value not in options:
-                raise UsageError(f"agent.algorithm.{name} must be one of {', '.join(options)}, got '{value}'")
         super().__init__(actor, critic, storage, **ppo_kwargs)
         self.reference_ema, self.reset_kernel = reference_ema, reset_kernel
         self.distill_target, self.distill_noise = distill_target, distill_noise

@@ -8,6 +8,8 @@ episode ended), plus a record of where it came from. Writing is atomic: a killed
 
 from __future__ import annotations
 
+import pickle
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,19 +84,26 @@ class TransitionRecorder:
         return Transitions(*(cat(name) for name in names), meta=meta)
 
 
-def load_transitions(path: str | Path, device: str | torch.device, obs_groups: dict[str, int], num_actions: int) -> Transitions:
-    """Read a dataset and check it against the env: the same observation groups and widths, actions."""
+def read_transitions(path: str | Path) -> Transitions:
+    """Read a dataset recorded by play.py --record (on the CPU); one clear line for any other file."""
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"dataset '{path}' not found (record one with: python play.py --task ... --record {path.name})")
+    not_ours = f"'{path}' is not a dataset recorded by play.py --record"
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:  # torch's own message advises unsafe loading: never pass that on
+        raise UsageError(f"{not_ours}: it holds pickled Python objects, which cppo never loads (they could run code)") from None
     except Exception as err:
-        raise UsageError(f"'{path}' is not a readable dataset ({type(err).__name__}: {err})") from None
+        raise UsageError(f"{not_ours}: it cannot be read as a torch file ({type(err).__name__})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise UsageError(f"'{path}' is not a cppo transition dataset (play.py --record writes them)")
+        raise UsageError(f"{not_ours}: it holds no transitions")
     data.pop("format")
-    dataset = Transitions(**data)
+    return Transitions(**data)
+
+
+def fit_to_env(dataset: Transitions, path: str | Path, device, obs_groups: dict[str, int], num_actions: int) -> Transitions:
+    """The dataset on `device`, once checked against the env: the same observation groups and widths, actions."""
     widths = {k: v.shape[-1] for k, v in dataset.observations.items()}
     if widths != obs_groups or dataset.actions.shape[-1] != num_actions:
         raise UsageError(

@@ -21,7 +21,6 @@ from rsl_rl.storage import RolloutStorage
 from tensordict import TensorDict
 
 from cppo.dipole_policy import DipolePolicy
-from cppo.errors import UsageError
 from cppo.flow import flow_matching_loss
 from cppo.ppo import PPO, construct_flow_algorithm
 
@@ -50,12 +49,6 @@ class DIPOLE(PPO):
         spread_samples: int = 256,
         **ppo_kwargs,
     ):
-        if ppo_kwargs.get("schedule", "fixed") != "fixed":
-            raise UsageError("DIPOLE has no likelihood to measure a KL with: set agent.algorithm.schedule=fixed")
-        if not beta > 0:
-            raise UsageError(f"agent.algorithm.beta must be > 0, got {beta}")
-        if not explore_std >= 0:
-            raise UsageError(f"agent.algorithm.explore_std must be ≥ 0, got {explore_std}")
         super().__init__(actor, critic, storage, **ppo_kwargs)  # its Adam steps the flows and the critic
         self.beta, self.weight_shift, self.spread_samples = beta, weight_shift, spread_samples
         self.explore_std = explore_std

@@ -91,7 +91,7 @@ class DipolePolicy(FlowActor):
         cuda_graphs: bool = True,
     ):
         super().__init__(obs, obs_groups, num_actions, obs_normalization, flow_steps, integrator, action_limit, cuda_graphs)
-        self.omega = check_omega(omega)
+        self.omega = omega
         self.flow_pair = FlowPair(self.obs_dim, num_actions, hidden_dims, activation, shared_network)
         # Spread of the policy's actions at fixed states (what rsl_rl logs as Policy/mean_std); set by DIPOLE.
         self.register_buffer("spread", torch.ones(num_actions), persistent=False)

@@ -10,8 +10,7 @@ import torch.nn as nn
 from rsl_rl.modules import EmpiricalNormalization
 from tensordict import TensorDict
 
-from cppo.errors import UsageError
-from cppo.flow import INTEGRATORS, CudaGraphed, FlowVelocity, sample_flow
+from cppo.flow import CudaGraphed, FlowVelocity, sample_flow
 from cppo.kernel import GaussianKernel
 
 
@@ -33,10 +32,6 @@ class FlowActor(nn.Module):
         cuda_graphs: bool = True,
     ):
         super().__init__()
-        if integrator not in INTEGRATORS:
-            raise UsageError(f"agent.algorithm.integrator must be one of {', '.join(INTEGRATORS)}, got '{integrator}'")
-        if flow_steps < 1:
-            raise UsageError(f"agent.algorithm.flow_steps must be at least 1, got {flow_steps}")
         self.obs_groups = list(obs_groups["actor"])
         self.obs_dim = sum(obs[group].shape[-1] for group in self.obs_groups)
         self.num_actions = num_actions

@@ -47,10 +47,26 @@ def time_out_bootstrap(critic: torch.nn.Module, gamma: float, extras: dict, fall
 
 
 class PPO(RslRlPPO):
-    """rsl_rl PPO with time-out bootstrapping on the true final observation and a NaN/inf guard."""
+    """rsl_rl PPO with time-out bootstrapping on the true final observation, a NaN/inf guard and a ceiling on
+    the adaptive learning rate."""
 
     num_updates: int = 0
     """Updates that passed the guard (the runner names the failing iteration from it)."""
+
+    def __init__(self, *args, max_learning_rate: float = 1e-2, **kwargs):
+        self.max_learning_rate = max_learning_rate
+        super().__init__(*args, **kwargs)
+
+    # rsl_rl's adaptive rule multiplies the rate by 1.5 whenever the KL is below half its target, up to 1e-2.
+    # A converged policy has a small KL, so the rate climbs to 1e-2 and the next large step breaks the policy
+    # (bench/RESULTS.md). Every write of the rate (rsl_rl's rule, CPPO's, a resume) goes through this ceiling.
+    @property
+    def learning_rate(self) -> float:
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        self._learning_rate = min(float(value), self.max_learning_rate)
 
     def update(self) -> dict[str, float]:
         bad = non_finite({f"observations '{k}'": v for k, v in self.storage.observations.items()} | {"rewards": self.storage.rewards})

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 import statistics
+import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +28,15 @@ from cppo.checkpoint import atomic_torch_save, check_compatible, first_line, loa
 from cppo.errors import CppoError
 from cppo.ppo import NonFiniteError
 from cppo.runs import checkpoints
+
+
+class Interrupted(Exception):
+    """Training stopped on SIGINT/SIGTERM after saving the iteration it had finished."""
+
+    def __init__(self, signum: int, iteration: int, checkpoint: str | None):
+        super().__init__(f"{signal.Signals(signum).name} after iteration {iteration}")
+        self.signum, self.iteration, self.checkpoint = signum, iteration, checkpoint
+        self.exit_code = 128 + signum  # 130 for Ctrl-C, 143 for SIGTERM, as shells report them
 
 
 class Runner(OnPolicyRunner):
@@ -42,13 +54,51 @@ class Runner(OnPolicyRunner):
     # --- the loop ------------------------------------------------------------------------------------
 
     def learn(self, num_learning_iterations: int, init_at_random_ep_len: bool = False) -> None:
+        """rsl_rl's loop. SIGINT (Ctrl-C) or SIGTERM (a cluster's preemption notice) lets the current iteration
+        finish, saves it as model_<it>.pt and raises `Interrupted`; a second signal stops at once, unsaved."""
         start, updates = self.current_learning_iteration, self.alg.num_updates
+        log_iteration = self.logger.log
+        received: list[int] = []
+
+        def on_signal(signum: int, _frame) -> None:
+            if received:  # the second one: leave now, write nothing
+                if signum == signal.SIGINT:
+                    raise KeyboardInterrupt
+                print("[cppo] SIGTERM again: quitting without saving; checkpoints written so far are intact", file=sys.stderr)
+                raise SystemExit(128 + signum)
+            received.append(signum)
+            print(f"\n[cppo] {signal.Signals(signum).name}: stopping after this iteration to save it "
+                  "(send it again to quit at once without saving)", file=sys.stderr, flush=True)
+
+        def log_then_stop_if_asked(**kwargs) -> None:  # rsl_rl logs once per iteration, after its update
+            log_iteration(**kwargs)
+            if received:
+                raise Interrupted(received[0], kwargs["it"], self.save_interrupted(kwargs["it"]))
+
+        handled = (signal.SIGINT, signal.SIGTERM) if threading.current_thread() is threading.main_thread() else ()
+        previous = {signum: signal.signal(signum, on_signal) for signum in handled}
+        self.logger.log = log_then_stop_if_asked
         try:
             super().learn(num_learning_iterations, init_at_random_ep_len)
         except NonFiniteError as err:
             failed = start + self.alg.num_updates - updates
             kept = f"the last checkpoint, {Path(self.last_saved).name}, is intact" if self.last_saved else "no checkpoint was written"
             raise CppoError(f"iteration {failed}: {err}; training stopped, {kept}") from None
+        finally:
+            self.logger.log = log_iteration
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def save_interrupted(self, iteration: int) -> str | None:
+        """Save the iteration that just finished (rank 0) and close the log; returns the checkpoint's path."""
+        if self.logger.writer is None:
+            return None
+        path = os.path.join(self.logger.log_dir, f"model_{iteration}.pt")
+        self.save(path)
+        if hasattr(self.logger.writer, "flush"):
+            self.logger.writer.flush()  # TensorBoard keeps up to 10 s of scalars in memory
+        self.logger.stop_logging_writer()
+        return path
 
     # --- checkpoints ---------------------------------------------------------------------------------
 

@@ -3,12 +3,20 @@ extras["final_observations"] (the true last observation of every env that ended 
 
 from __future__ import annotations
 
-import torch
-from rsl_rl.env import VecEnv
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # importing envs (and so the task registry) stays free of torch and rsl_rl
+    import torch
+    from rsl_rl.env import VecEnv
 
 
 def check_assets(task, env_cfg) -> None:
-    """Fail fast (before a run folder exists) when the task's robot models cannot be found."""
+    """Fail fast (before a run folder exists) when the simulator cannot load or the task's robot models
+    cannot be found."""
+    if task.backend == "playground":
+        from envs.playground import playground_modules
+
+        playground_modules()
     if task.menagerie_robot:
         from envs.playground import use_menagerie
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar, Literal
 
 
 @dataclass
@@ -13,7 +14,7 @@ class PlaygroundEnvCfg:
     num_envs: int = 256
     episode_length: int = 0
     """Steps before a time-out; 0 keeps the Playground config's `episode_length`."""
-    impl: str = "jax"
+    impl: Literal["jax", "warp"] = "jax"
     """MJX backend: "jax" runs everywhere; "warp" needs the warp-lang package and a GPU to pay off."""
     full_reset: bool = False
     """True: every auto-reset calls env.reset (fresh random state). False: reset to each env's cached
@@ -23,6 +24,8 @@ class PlaygroundEnvCfg:
     menagerie_dir: str = ""
     """Folder of mujoco_menagerie robot models; empty: $CPPO_MENAGERIE_DIR, else Playground's own path."""
     seed: int = 0
+
+    limits: ClassVar[dict[str, str]] = {"num_envs": ">= 1", "episode_length": ">= 0"}
 
 
 @dataclass
@@ -37,3 +40,22 @@ class IsaacLabEnvCfg:
     final_observations: bool = True
     """Ask the env for its true final observations (`compute_final_obs`) where it supports them."""
     seed: int = 0
+
+    limits: ClassVar[dict[str, str]] = {"num_envs": ">= 1", "clip_actions": ">= 0"}
+
+
+@dataclass
+class MultiGoalCfg:
+    """The built-in MultiGoal point mass (`envs.multigoal.MultiGoalEnv`)."""
+
+    num_envs: int = 256
+    num_goals: int = 6
+    radius: float = 5.0
+    episode_length: int = 50
+    dt: float = 0.1
+    start_box: float = 1.0
+    seed: int = 0
+
+    limits: ClassVar[dict[str, str]] = {
+        "num_envs": ">= 1", "num_goals": ">= 1", "radius": "> 0", "episode_length": ">= 1", "dt": "> 0", "start_box": ">= 0",
+    }  # fmt: skip

@@ -11,24 +11,12 @@ Every goal is equally good, so an optimal policy may pick any of them from the o
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 from rsl_rl.env import VecEnv
 from tensordict import TensorDict
 
-from cppo.errors import UsageError
-
-
-@dataclass
-class MultiGoalCfg:
-    num_envs: int = 256
-    num_goals: int = 6
-    radius: float = 5.0
-    episode_length: int = 50
-    dt: float = 0.1
-    start_box: float = 1.0
-    seed: int = 0
+from envs.config import MultiGoalCfg  # noqa: F401  (its config lives with the others, import-free)
 
 
 def goal_positions(num_goals: int, radius: float, device=None) -> torch.Tensor:
@@ -38,10 +26,6 @@ def goal_positions(num_goals: int, radius: float, device=None) -> torch.Tensor:
 
 class MultiGoalEnv(VecEnv):
     def __init__(self, cfg: MultiGoalCfg, device: str | torch.device = "cpu"):
-        if cfg.num_envs <= 0:
-            raise UsageError(f"num_envs must be a positive integer, got {cfg.num_envs}")
-        if cfg.num_goals <= 0 or cfg.radius <= 0:
-            raise UsageError(f"num_goals and radius must be positive, got {cfg.num_goals} and {cfg.radius}")
         self.cfg, self.device = cfg, torch.device(device)
         self.num_envs, self.num_actions = cfg.num_envs, 2
         self.max_episode_length = cfg.episode_length

@@ -51,6 +51,9 @@ class Carry(NamedTuple):
     key: jax.Array
 
 
+GL_PACKAGES = {"osmesa": "libosmesa6", "egl": "libegl1", "glfw": "libglfw3"}
+
+
 def playground_modules():
     """Import Playground lazily, with a clear message when the extra is not installed."""
     try:
@@ -59,6 +62,14 @@ def playground_modules():
     except ImportError as err:
         raise CppoError(
             f"MuJoCo Playground is not installed ({err}); install it with: pip install -e '.[playground]'"
+        ) from None
+    except Exception:  # `import mujoco` loads the OpenGL library MUJOCO_GL names, and fails deep inside if it is missing
+        gl = os.environ.get("MUJOCO_GL")
+        if gl is None:
+            raise
+        raise CppoError(
+            f"MUJOCO_GL={gl}: MuJoCo cannot load that OpenGL backend on this machine; training needs no OpenGL, so "
+            f"unset MUJOCO_GL (rendering needs it installed: apt install {GL_PACKAGES.get(gl, 'its library')})"
         ) from None
     return registry, mjx_env
 
@@ -182,13 +193,9 @@ class PlaygroundVecEnv(VecEnv):
     """A batch of Playground envs as an rsl_rl VecEnv (see module docstring for the data path)."""
 
     def __init__(self, cfg: PlaygroundEnvCfg, device: str | torch.device = "cpu", menagerie_robot: str | None = None):
-        if cfg.num_envs <= 0:
-            raise UsageError(f"num_envs must be a positive integer, got {cfg.num_envs}")
         registry, _ = playground_modules()
         if cfg.env_id not in registry.ALL_ENVS:
             raise UsageError(f"'{cfg.env_id}' is not a MuJoCo Playground env")
-        if cfg.impl not in ("jax", "warp"):
-            raise UsageError(f"impl must be 'jax' or 'warp', got '{cfg.impl}'")
         if needs_menagerie(cfg.env_id):
             use_menagerie(cfg.menagerie_dir, menagerie_robot, cfg.env_id)
 

@@ -14,6 +14,8 @@ from cppo.config import AgentCfg, CPPOCfg, DipoleCfg, flow_algorithm
 from cppo.errors import UsageError
 
 DEFAULT_TASK = "CartpoleBalance"
+DEFAULT_ALGORITHM = "cppo"
+"""The product's main job: the flow policy trained by conditional PPO (`--algo ppo` for rsl_rl's Gaussian PPO)."""
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cppo.config import AgentCfg, PolicyCfg, PPOCfg
-from envs.multigoal import MultiGoalCfg
+from envs.config import MultiGoalCfg
 from tasks import DIPOLE_FIT, TaskSpec, algorithms, register
 
 

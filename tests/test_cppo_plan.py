@@ -10,7 +10,7 @@ from tensordict import TensorDict
 
 from cppo.config import AgentCfg, CPPOCfg, PolicyCfg
 from cppo.cppo import CPPO
-from helpers import make_algorithm, run_script, scalars
+from helpers import make_algorithm
 
 NUM_ENVS, STEPS = 64, 16
 
@@ -83,16 +83,6 @@ def test_distilled_flow_matches_the_composite_policy():
     after = alg.distill()
     assert before["flow_fit_error"] > before["flow_fit_floor"] + 0.02, before
     assert after["flow_fit_error"] < after["flow_fit_floor"] + 0.01, after
-
-
-def test_cppo_learns_cartpole_balance(tmp_path):
-    """Test plan 5: on a real Playground task the return rises to near the maximum (1000)."""
-    result = run_script("train.py", "--algo", "cppo", "--log_root", str(tmp_path), "--max_iterations", "120", "--seed", "1")
-    assert result.returncode == 0, result.stderr[-3000:]
-    (run_dir,) = (tmp_path / "CartpoleBalance_cppo").iterdir()
-    returns = scalars(run_dir, "Train/mean_reward")
-    assert returns[-1][1] >= 900, returns[-10:]
-    assert returns[0][1] < 500
 
 
 def test_independent_noise_with_euler_shrinks_the_variance():

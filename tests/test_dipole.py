@@ -9,6 +9,7 @@ from helpers import make_algorithm, one_line_error, run_script, scalars
 from rsl_rl.storage import RolloutStorage
 from tensordict import TensorDict
 
+from cppo.checks import validate
 from cppo.config import AgentCfg, DipoleCfg, PolicyCfg
 from cppo.dipole import DIPOLE, dipole_weights
 from cppo.errors import UsageError
@@ -107,17 +108,17 @@ def test_save_load_round_trip_gives_identical_actions_for_identical_noise(shared
 
 
 BAD_SETTINGS = [
-    ({"schedule": "adaptive"}, "schedule=fixed"),
-    ({"beta": 0.0}, "beta must be > 0"),
-    ({"omega": -1.0}, "omega (greediness ω) must be ≥ 0"),
-    ({"explore_std": -0.1}, "explore_std must be ≥ 0"),
+    ({"schedule": "adaptive"}, "schedule=adaptive: must be fixed"),
+    ({"beta": 0.0}, "beta=0.0: must be > 0"),
+    ({"omega": -1.0}, "omega=-1.0: must be ≥ 0"),
+    ({"explore_std": -0.1}, "explore_std=-0.1: must be ≥ 0"),
 ]
 
 
 @pytest.mark.parametrize("fields, message", BAD_SETTINGS)
 def test_bad_settings_are_usage_errors(fields, message):
-    with pytest.raises(UsageError, match=re.escape(message)):
-        make_dipole(**fields)
+    with pytest.raises(UsageError, match=re.escape(f"agent.algorithm.{message}")):
+        validate(AgentCfg(algorithm=DipoleCfg(**fields)), "agent.")
 
 
 def test_train_cli_names_the_bad_dipole_setting(tmp_path):

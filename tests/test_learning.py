@@ -1,9 +1,15 @@
-"""The main job learns: `python train.py` (CartpoleBalance, PPO, CPU) reaches a return ≥ 900 of 1000."""
+"""The main job learns: `python train.py` (CartpoleBalance, CPPO, its default 150 iterations, CPU) reaches a
+training return ≥ 900 of 1000 — CPPO test plan 5 (a real Playground task, near its maximum).
+
+Measured over 8 seeds on two floating-point paths (bench/RESULTS.md, "The main job over 8 seeds"): every
+seed passes 900 with a margin, on this CPU's MKL path and with MKL_CBWR=COMPATIBLE, so one seed is a test
+and not a lottery ticket."""
 
 from helpers import scalars
 
 
 def test_default_training_run_balances_the_cartpole(balanced_cartpole):
     returns = scalars(balanced_cartpole, "Train/mean_reward")
+    assert len(returns) == 150  # the default iterations of the main job
     assert returns[-1][1] >= 900, returns[-10:]
     assert returns[0][1] < 500  # it learned it, it did not start there

@@ -124,7 +124,7 @@ def test_bad_offline_flags_are_one_line_errors(tmp_path):
     one_line_error(run_script("train.py", *common, "--algo", "dipole", "--dataset", str(wrong), "--max_iterations", "0"), 2, "does not fit")
     not_data = tmp_path / "model.pt"
     torch.save({"model_state_dict": {}}, not_data)
-    one_line_error(run_script("train.py", *common, "--algo", "cppo", "--pretrain", str(not_data), "--max_iterations", "1"), 2, "not a cppo")
+    one_line_error(run_script("train.py", *common, "--algo", "cppo", "--pretrain", str(not_data), "--max_iterations", "1"), 2, "not a dataset recorded")
     assert not list(tmp_path.glob("MultiGoal_*/*/model_offline.pt"))
 
 

@@ -83,7 +83,7 @@ def test_deployed_flow_alone_equals_flow_plus_residual_once_the_residual_is_rese
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    """Two iterations of CartpoleBalance PPO: a checkpoint that loads, not a good policy."""
+    """Two iterations of the main job (CartpoleBalance, CPPO): a checkpoint that loads, not a good policy."""
     log_root = tmp_path_factory.mktemp("logs")
     run_dir = train_cartpole(log_root, "--max_iterations", "2", "env.num_envs=16", "agent.num_steps_per_env=8")
     return log_root, run_dir
@@ -120,7 +120,7 @@ def test_multigoal_play_draws_its_trajectories(tmp_path):
         "play.py", "--task", "MultiGoal", "--log_root", str(tmp_path), "--checkpoint", "model_best.pt", "--video", "--video_length", "50"
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    (picture,) = tmp_path.glob("MultiGoal_ppo/*/videos/play/model_best.png")
+    (picture,) = tmp_path.glob("MultiGoal_cppo/*/videos/play/model_best.png")
     assert picture.stat().st_size > 10_000
 
 
@@ -138,9 +138,8 @@ def test_sim2sim_in_plain_mujoco_matches_play(balanced_cartpole, tmp_path):
     assert sim2sim.returncode == 0, sim2sim.stderr[-3000:]
     _, sim_return = mean_return(sim2sim.stdout)
     print(f"play (MJX): {play_return:.1f}, sim2sim (MuJoCo C): {sim_return:.1f}")
-    # The deterministic policy of this run scores ~540 (its stochastic training return is ≥ 900; see the
-    # PPO note in docs); an untrained one ~100-200, so agreement here is not agreement between two failures.
-    assert play_return >= 400 and abs(sim_return - play_return) <= 0.03 * play_return
+    # An untrained policy scores ~100-200, so agreement here is not agreement between two failures.
+    assert play_return >= 800 and abs(sim_return - play_return) <= 0.03 * play_return
 
 
 NO_JAX_NO_TORCH = (
@@ -161,8 +160,8 @@ def test_checkpoint_of_another_task_names_both_observation_sizes(tiny_run):
 
 def test_checkpoint_of_another_algorithm_is_refused(tiny_run):
     _, run_dir = tiny_run
-    result = run_script("play.py", "--algo", "cppo", "--checkpoint", str(run_dir / "model_1.pt"), "--headless")
-    one_line_error(result, 1, "--algo ppo")
+    result = run_script("play.py", "--algo", "ppo", "--checkpoint", str(run_dir / "model_1.pt"), "--headless")
+    one_line_error(result, 1, "--algo cppo")
 
 
 def test_missing_run_and_checkpoint_list_what_exists(tiny_run):

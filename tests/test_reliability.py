@@ -4,6 +4,7 @@ checkpoint intact, determinism, full disks, and multi-process training (torchrun
 import math
 import os
 import random
+import re
 import resource
 import signal
 import subprocess
@@ -16,12 +17,13 @@ import torch
 from cppo.checkpoint import load_checkpoint
 from cppo.errors import CppoError
 from cppo.runner import Runner
+from cppo.runs import checkpoints
 from envs.multigoal import MultiGoalCfg, MultiGoalEnv
 from helpers import ROOT, one_line_error, run_script, scalars
 from tasks import get_task
 
 # MultiGoal: no JIT compilation, so a process starts in ~2 s and many kills fit in the suite.
-FAST = ["--task", "MultiGoal", "agent.save_interval=1", "agent.num_steps_per_env=16", "env.num_envs=64"]
+FAST = ["--task", "MultiGoal", "--algo", "ppo", "agent.save_interval=1", "agent.num_steps_per_env=16", "env.num_envs=64"]
 
 
 def train_process(log_root, *args) -> subprocess.Popen:
@@ -61,6 +63,60 @@ def test_sigkill_at_random_moments_then_resume_never_loses_the_run(tmp_path):
     assert not list(run_dir.glob("*.tmp*"))  # interrupted writes were cleaned up
     logged = [step for step, _ in scalars(run_dir, "Loss/surrogate")]
     assert set(range(total)) <= set(logged)
+
+
+@pytest.mark.parametrize("signum, exit_code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
+def test_interrupt_saves_the_iteration_it_finished_and_resume_continues_from_it(signum, exit_code, tmp_path):
+    """Ctrl-C (SIGINT) or a cluster's SIGTERM mid-run: the iteration in progress finishes and is saved as
+    model_<it>.pt (none would be otherwise: save_interval 1000), one line says where and how to resume."""
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "train.py"), "--log_root", str(tmp_path), *FAST, "agent.save_interval=1000",
+         "--max_iterations", "1000"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    for line in process.stdout:  # wait until a few iterations are done
+        if "Learning iteration 5/" in line:
+            break
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == exit_code, stderr[-3000:]
+    last = stderr.strip().splitlines()[-1]
+    assert "Traceback" not in stderr and "interrupted by" in last and "--resume" in last, stderr
+    saved = re.search(r"saved (\S+model_(\d+)\.pt)", last)
+    assert saved, last
+    iteration = int(saved.group(2))
+    assert iteration >= 5 and load_checkpoint(saved.group(1))["iter"] == iteration
+    (run_dir,) = tmp_path.glob("MultiGoal_ppo/*")
+    assert [p.name for p in checkpoints(run_dir)] == ["model_0.pt", f"model_{iteration}.pt"]  # (rsl_rl saves iteration 0)
+    assert [step for step, _ in scalars(run_dir, "Loss/surrogate")] == list(range(iteration + 1))
+
+    resumed = run_script("train.py", "--log_root", str(tmp_path), *FAST, "--resume", "--max_iterations", str(iteration + 3))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"resuming from {saved.group(1)}" in resumed.stdout
+    assert load_checkpoint(str(run_dir / f"model_{iteration + 2}.pt"))["iter"] == iteration + 2
+
+
+def test_second_ctrl_c_quits_at_once_without_saving(tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "train.py"), "--log_root", str(tmp_path), *FAST, "agent.save_interval=1000",
+         "--max_iterations", "1000", "agent.policy.actor_hidden_dims=1024,1024,1024"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    for line in process.stdout:
+        if "Learning iteration 2/" in line:
+            break
+    process.send_signal(signal.SIGINT)
+    assert process.stderr is not None
+    for line in process.stderr:  # the first one was heard (signals sent back to back may merge into one)
+        if "stopping after this iteration" in line:
+            break
+    process.send_signal(signal.SIGINT)  # an iteration of these wide networks takes seconds: it is still running
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130 and "Traceback" not in stderr, stderr[-3000:]
+    assert stderr.strip().splitlines()[-1] == "interrupted; checkpoints written so far are intact"
+    assert [p.name for p in checkpoints(next(tmp_path.glob("MultiGoal_ppo/*")))] == ["model_0.pt"]
 
 
 def test_checkpoint_with_pickled_code_is_refused_and_the_code_does_not_run(tmp_path):

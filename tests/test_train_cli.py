@@ -23,7 +23,7 @@ def trained(tmp_path_factory):
 
 
 def run_dirs(log_root: Path) -> list[Path]:
-    return sorted((log_root / "CartpoleBalance_ppo").iterdir())
+    return sorted((log_root / "CartpoleBalance_cppo").iterdir())  # the default algorithm
 
 
 def test_two_iterations_write_the_rsl_rl_layout(trained):
@@ -61,10 +61,62 @@ def test_resume_continues_the_iteration_count_in_the_same_run(trained):
         (["--max_iterations", "0"], 2, ["max_iterations"]),
         (["--num_envs", "ten"], 2, ["--num_envs"]),
         (["--algo", "cppo", "agent.algorithm.distill_target=median"], 2, ["distill_target", "mean, sample"]),
+        # every config value is validated before an env starts (MultiGoal, as a user tried them)
+        (["agent.algorithm.learning_rate=nan"], 2, ["agent.algorithm.learning_rate=nan", "finite number > 0"]),
+        (["agent.algorithm.learning_rate=inf"], 2, ["agent.algorithm.learning_rate=inf", "finite number"]),
+        (["agent.policy.actor_hidden_dims="], 2, ["agent.policy.actor_hidden_dims", "non-empty"]),
+        (["agent.policy.critic_hidden_dims=64,0"], 2, ["agent.policy.critic_hidden_dims=64,0", "integers ≥ 1"]),
+        (["agent.num_steps_per_env=-3"], 2, ["agent.num_steps_per_env=-3", "≥ 1"]),
+        (["agent.algorithm.num_mini_batches=0"], 2, ["agent.algorithm.num_mini_batches=0", "≥ 1"]),
+        (["agent.algorithm.num_mini_batches=7"], 2, ["agent.algorithm.num_mini_batches=7", "must divide", "12800"]),
+        (["agent.algorithm.schedule=whatever"], 2, ["agent.algorithm.schedule=whatever", "adaptive, fixed"]),
+        (["agent.algorithm.gamma=1.5"], 2, ["agent.algorithm.gamma=1.5", "in [0, 1]"]),
+        (["agent.algorithm.clip_param=-1"], 2, ["agent.algorithm.clip_param=-1.0", "> 0"]),
+        (["agent.algorithm.learning_rate=0.1"], 2, ["learning_rate=0.1", "max_learning_rate"]),
+        (["agent.policy.activation=relu6"], 2, ["agent.policy.activation=relu6", "elu"]),
+        (["agent.run_name=a/b"], 2, ["agent.run_name=a/b", "folder name"]),
+        (["env.radius=0"], 2, ["env.radius=0.0", "> 0"]),
+        (["--algo", "dipole", "agent.offline.steps=0", "--dataset", __file__], 2, ["agent.offline.steps=0", "≥ 1"]),
+        (["--algo", "cppo", "agent.offline.pretrain_steps=0", "--pretrain", __file__], 2, ["pretrain_steps=0", "≥ 1"]),
+        (["--algo", "cppo", "--pretrain", __file__], 2, ["is not a dataset recorded by play.py --record"]),
+        (["--algo", "cppo", "agent.algorithm.min_std=3"], 2, ["agent.algorithm.max_std=2.0", "min_std (3.0)"]),
     ],
 )
 def test_bad_input_is_one_clear_line(args, code, needles, tmp_path):
+    if any(arg.startswith(("agent.", "env.")) or arg == "--pretrain" for arg in args) and "--task" not in args:
+        args = ["--task", "MultiGoal", "--max_iterations", "1", *args]
     one_line_error(run_script("train.py", "--log_root", str(tmp_path), *args), code, *needles)
+    assert not any(tmp_path.iterdir()), "a refused command wrote to the log folder"
+
+
+def test_pickled_code_given_as_a_dataset_is_refused_without_advice_to_load_it_unsafely(tmp_path):
+    import pickle
+
+    fake = tmp_path / "data.pt"
+    fake.write_bytes(pickle.dumps({"format": print}))  # a pickle that names a callable
+    result = run_script("train.py", "--task", "MultiGoal", "--algo", "cppo", "--pretrain", str(fake), "--log_root", str(tmp_path / "logs"))
+    line = one_line_error(result, 2, "is not a dataset recorded by play.py --record", "pickled")
+    assert "weights_only" not in line and not (tmp_path / "logs").exists()
+
+
+def test_a_missing_opengl_backend_is_named_with_the_fix(tmp_path):
+    """MUJOCO_GL naming a library this machine lacks (here: a made-up one) fails inside `import mujoco`."""
+    import os
+    import subprocess
+    import sys
+
+    from helpers import ROOT
+
+    env = {**os.environ, "MUJOCO_GL": "osmesa", "PYOPENGL_PLATFORM": "osmesa"}
+    probe = subprocess.run([sys.executable, "-c", "import mujoco"], env=env, capture_output=True, text=True)
+    if probe.returncode == 0:
+        pytest.skip("this machine has OSMesa installed: MUJOCO_GL=osmesa works here")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), "--log_root", str(tmp_path), "--max_iterations", "1"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    one_line_error(result, 1, "MUJOCO_GL=osmesa", "unset MUJOCO_GL", "libosmesa6")
+    assert not any(tmp_path.iterdir())
 
 
 def test_unwritable_log_root_is_one_clear_line(tmp_path):
