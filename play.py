@@ -11,9 +11,20 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from cppo.cli import Parser, add_task_flags, build_configs, default_device, locate_checkpoint, print_task_list, run_main
+from app.cli import (
+    Parser,
+    add_task_flags,
+    build_configs,
+    build_runner,
+    default_device,
+    locate_checkpoint,
+    print_task_list,
+    run_main,
+)
+from app.render import format_command
+from cppo.algorithms import REGISTRY as ALGORITHMS
+from cppo.algorithms import get_algorithm, with_capability
 from cppo.errors import UsageError
-from envs.render import format_command
 
 PLAY_NUM_ENVS = 32
 
@@ -21,31 +32,50 @@ PLAY_NUM_ENVS = 32
 def parse_args(argv: list[str] | None):
     parser = Parser(prog="play.py", description=__doc__.splitlines()[0])
     add_task_flags(parser)
-    parser.add_argument("--video", action="store_true", help="record env 0 to <run>/videos/play/ (MultiGoal: a trajectory PNG)")
+    parser.add_argument(
+        "--video", action="store_true", help="record env 0 to <run>/videos/play/ (MultiGoal: a trajectory PNG)"
+    )
     parser.add_argument("--video_length", type=int, default=200, help="recorded steps (default: 200)")
     parser.add_argument("--headless", action="store_true", help="never open a viewer window")
-    parser.add_argument("--steps", type=int, default=None, help="steps to run (default: one episode; until closed in the viewer)")
     parser.add_argument(
-        "--stochastic", action="store_true",
-        help="sample the policy: a random initial noise ε for a flow policy, a Gaussian sample for PPO (default: ε = 0 / the mean)",
+        "--steps", type=int, default=None, help="steps to run (default: one episode; until closed in the viewer)"
     )
     parser.add_argument(
-        "--deployed", choices=["flow+residual", "flow"], default="flow+residual",
+        "--stochastic",
+        action="store_true",
+        help="sample the policy: a random initial noise ε for a flow policy, a Gaussian sample for PPO (default: ε = "
+        "0 / the mean)",
+    )
+    parser.add_argument(
+        "--deployed",
+        choices=["flow+residual", "flow"],
+        default="flow+residual",
         help="CPPO: the flow sample through the kernel mean (default), or the distilled flow alone",
     )
     parser.add_argument(
-        "--omega", type=float, default=None,
-        help="DIPOLE: greediness ω of the guided sampler (0: π⁺ alone, conservative; larger: greedier; default: the training value)",
+        "--omega",
+        type=float,
+        default=None,
+        help="DIPOLE: greediness ω of the guided sampler (0: π⁺ alone, conservative; larger: greedier; default: the "
+        "training value)",
     )
     parser.add_argument(
-        "--command", nargs=3, type=float, default=None, metavar=("VX", "VY", "YAW"),
+        "--command",
+        nargs=3,
+        type=float,
+        default=None,
+        metavar=("VX", "VY", "YAW"),
         help="joystick tasks: hold the velocity command (forward m/s, lateral m/s, yaw rad/s) fixed; "
         "in the viewer the arrow keys and , . change it and 0 stops (default: the env samples commands)",
     )
-    parser.add_argument("--camera", default=None, help="MuJoCo camera name for videos (default: 'track' if the model has it)")
+    parser.add_argument(
+        "--camera", default=None, help="MuJoCo camera name for videos (default: 'track' if the model has it)"
+    )
     parser.add_argument("--export_only", action="store_true", help="export <run>/exported/policy.{onnx,pt} and exit")
     parser.add_argument(
-        "--record", default=None, metavar="FILE",
+        "--record",
+        default=None,
+        metavar="FILE",
         help="save every played step (observations, actions, rewards, dones, time-outs, next observations) as a "
         "dataset for train.py --dataset / --pretrain",
     )
@@ -63,21 +93,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.record:
         record = Path(args.record)
         if record.exists():
-            raise UsageError(f"--record: '{record}' already exists; pick a new file name (datasets are never overwritten)")
+            raise UsageError(
+                f"--record: '{record}' already exists; pick a new file name (datasets are never overwritten)"
+            )
         if not record.parent.is_dir():
             raise UsageError(f"--record: folder '{record.parent}' does not exist")
 
-    from envs.render import configure_gl
+    from app.render import configure_gl
 
     interactive = configure_gl(args.headless or args.export_only)  # before anything imports mujoco
 
     import torch
 
-    from cppo.checkpoint import check_algorithm, load_checkpoint, run_meta
+    from cppo.checkpoint import check_algorithm, load_checkpoint
     from cppo.dipole_policy import check_omega
-    from cppo.config import to_plain
     from cppo.export import export_metadata, export_policy
-    from cppo.runner import Runner
     from envs import make_env
 
     checkpoint = locate_checkpoint(args)
@@ -86,13 +116,19 @@ def main(argv: list[str] | None = None) -> int:
         check_algorithm(saved.get("meta"), args.algo, str(checkpoint))
     args.num_envs = args.num_envs or PLAY_NUM_ENVS
     task, env_cfg, agent_cfg = build_configs(args, saved.get("meta"))
+    algorithm = get_algorithm(args.algo)
     residual = args.deployed == "flow+residual"
-    if not residual and args.algo != "cppo":
-        raise UsageError("--deployed flow applies to cppo checkpoints only")
+    if not residual and not algorithm.flow_only_deployment:
+        raise UsageError(
+            f"--deployed flow applies to {', '.join(with_capability('flow_only_deployment'))} checkpoints only"
+        )
     if args.omega is not None:
-        if args.algo != "dipole":
-            raise UsageError("--omega applies to dipole checkpoints only")
-        agent_cfg.algorithm.omega = check_omega(args.omega, "--omega")
+        if "omega" not in algorithm.live_inputs:
+            raise UsageError(
+                f"--omega applies to {', '.join(n for n, a in ALGORITHMS.items() if 'omega' in a.live_inputs)} "
+                "checkpoints only"
+            )
+        agent_cfg.algorithm.omega = check_omega(args.omega, "--omega")  # a live input of this algorithm
         print(f"[cppo] greediness ω = {args.omega} (trained with {saved['meta']['agent_cfg']['algorithm']['omega']})")
 
     device = args.device or default_device()
@@ -101,12 +137,12 @@ def main(argv: list[str] | None = None) -> int:
     env = make_env(task, env_cfg, device)
     if args.command is not None:
         if not getattr(env, "has_command", False):
-            raise UsageError(f"--command: {task.name} takes no velocity command (joystick tasks do, e.g. Go1JoystickFlatTerrain)")
+            raise UsageError(
+                f"--command: {task.name} takes no velocity command (joystick tasks do, e.g. Go1JoystickFlatTerrain)"
+            )
         env.set_command(tuple(args.command))
         print(f"[cppo] command: {format_command(args.command)}")
-    critic_group = "critic" if "critic" in env.get_observations().keys() else "policy"
-    meta = run_meta(task.name, args.algo, env, to_plain(env_cfg), to_plain(agent_cfg))
-    runner = Runner(env, agent_cfg.to_runner_dict(critic_group), log_dir=None, device=device, meta=meta)
+    runner = build_runner(env, task.name, args.algo, env_cfg, agent_cfg, device)
     runner.load(str(checkpoint), same_task=False)
     trained_on = (saved.get("meta") or {}).get("task", task.name)
     if trained_on != task.name:
@@ -115,8 +151,15 @@ def main(argv: list[str] | None = None) -> int:
     actor = runner.alg.get_policy()
     run_dir = checkpoint.parent
     metadata = export_metadata(
-        actor, residual, task=task.name, trained_on=trained_on, checkpoint=checkpoint.name,
-        iteration=saved.get("iter"), obs_groups=actor.obs_groups, **env.deployment_info,
+        actor,
+        args.algo,
+        residual,
+        task=task.name,
+        trained_on=trained_on,
+        checkpoint=checkpoint.name,
+        iteration=saved.get("iter"),
+        obs_groups=actor.obs_groups,
+        **env.deployment_info,
     )
     for path in export_policy(actor, run_dir / "exported", metadata, residual):
         print(f"[cppo] exported {path}")
@@ -128,7 +171,15 @@ def main(argv: list[str] | None = None) -> int:
         from cppo.dataset import TransitionRecorder
 
         steps_kept = TransitionRecorder()
-    returns = play(env, policy_fn(actor, residual, args.stochastic, device), args, interactive, run_dir, checkpoint.stem, steps_kept)
+    returns = play(
+        env,
+        policy_fn(actor, algorithm, residual, args.stochastic, device),
+        args,
+        interactive,
+        run_dir,
+        checkpoint.stem,
+        steps_kept,
+    )
     if returns.numel():
         print(
             f"[cppo] mean return over {returns.numel()} episodes: {returns.mean():.2f} "
@@ -137,33 +188,41 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print("[cppo] no episode ended; run more --steps to get a mean return")
     if steps_kept is not None:
-        meta = {"task": task.name, "algo": args.algo, "checkpoint": str(checkpoint), "stochastic": args.stochastic,
-                "num_envs": env.num_envs, "episodes": returns.numel(), "mean_return": returns.mean().item() if returns.numel() else None}  # fmt: skip
+        meta = {
+            "task": task.name,
+            "algo": args.algo,
+            "checkpoint": str(checkpoint),
+            "stochastic": args.stochastic,
+            "num_envs": env.num_envs,
+            "episodes": returns.numel(),
+            "mean_return": returns.mean().item() if returns.numel() else None,
+        }
         transitions = steps_kept.transitions(meta)
         transitions.save(args.record)
-        print(f"[cppo] recorded {len(transitions)} transitions ({env.num_envs} envs × {len(steps_kept.steps)} steps) to {args.record}")
+        print(
+            f"[cppo] recorded {len(transitions)} transitions ({env.num_envs} envs × {len(steps_kept.steps)} steps) "
+            f"to {args.record}"
+        )
     env.close()
     return 0
 
 
-def policy_fn(actor, residual: bool, stochastic: bool, device: str):
+def policy_fn(actor, algorithm, residual: bool, stochastic: bool, device: str):
     """obs TensorDict → actions, through the same module that was exported (what you see is what you deploy)."""
     import torch
 
     from cppo.export import deployable
-    from cppo.flow_policy import FlowActor
 
     deployed = deployable(actor, residual).to(device)
-    dummy = deployed.get_dummy_inputs() if isinstance(actor, FlowActor) else ()
-    constants = [x.to(device) for x in dummy[2:]]  # DIPOLE's ω (the exported default)
+    live = [torch.tensor(float(getattr(actor, name)), device=device) for name in algorithm.live_inputs]  # e.g. ω
 
     @torch.inference_mode()
     def act(obs):
         x = torch.cat([obs[group] for group in actor.obs_groups], dim=-1)
-        if not isinstance(actor, FlowActor):
+        if not algorithm.flow:
             return actor(obs, stochastic_output=True) if stochastic else deployed(x)
         noise = torch.zeros(x.shape[0], actor.num_actions, device=x.device)
-        return deployed(x, noise.normal_() if stochastic else noise, *constants)
+        return deployed(x, noise.normal_() if stochastic else noise, *live)
 
     return act
 
@@ -174,7 +233,7 @@ def play(env, act, args, interactive: bool, run_dir, name: str, steps_kept=None)
     import torch
     from tqdm import tqdm
 
-    from envs.render import InteractiveViewer, make_recorder
+    from app.render import InteractiveViewer, make_recorder
 
     steps = args.steps or int(env.max_episode_length)
     recorder = make_recorder(env, run_dir / "videos" / "play", name, args.camera) if args.video else None

@@ -12,36 +12,18 @@ import random
 import sys
 from pathlib import Path
 
-from cppo.cli import Parser, add_task_flags, build_configs, default_device, locate_checkpoint, print_task_list, run_main
+from app.cli import (
+    build_configs,
+    build_runner,
+    default_device,
+    locate_checkpoint,
+    parse_train_args,
+    print_task_list,
+    run_main,
+    uses_cpu_sizes,
+)
+from cppo.algorithms import get_algorithm, with_capability
 from cppo.errors import CppoError, UsageError
-
-
-def parse_args(argv: list[str] | None):
-    parser = Parser(prog="train.py", description=__doc__.splitlines()[0])
-    add_task_flags(parser)
-    parser.add_argument("--max_iterations", type=int, default=None, help="total training iterations")
-    parser.add_argument("--run_name", default=None, help="suffix of the run folder name")
-    parser.add_argument("--resume", action="store_true", help="continue the newest run (or --load_run/--checkpoint) in place")
-    parser.add_argument("--logger", default=None, choices=["tensorboard", "wandb"], help="default: tensorboard")
-    parser.add_argument("--headless", action="store_true", help="Isaac Lab tasks: run Isaac Sim without its viewer")
-    parser.add_argument(
-        "--sizes", choices=["auto", "gpu", "cpu"], default="auto",
-        help="GPU-sized tasks (locomotion): their GPU defaults, or the small CPU sizes; auto: by device (default)",
-    )
-    parser.add_argument(
-        "--pretrain", default=None, metavar="FILE",
-        help="cppo/dipole: first clone the flow policy from a dataset recorded by play.py --record (flow matching)",
-    )
-    parser.add_argument(
-        "--dataset", default=None, metavar="FILE",
-        help="dipole: first train offline on a recorded dataset (IQL critic), then continue online; "
-        "--max_iterations 0 stops after the offline phase",
-    )
-    parser.add_argument(
-        "--distributed", action="store_true",
-        help="multi-process training under torchrun: one env per rank (seed + rank), gradients all-reduced; NCCL on GPUs, gloo on CPUs",
-    )
-    return parser.parse_intermixed_args(argv)
 
 
 def distributed_rank(args) -> tuple[int, int, int]:
@@ -57,10 +39,16 @@ def distributed_rank(args) -> tuple[int, int, int]:
 def check_offline_flags(args, world_size: int) -> dict:
     """--pretrain / --dataset: right algorithm, a new single-process run, datasets that read as datasets
     (before env start-up and before a run folder exists). Returns {flag: dataset}."""
-    if args.pretrain and args.algo not in ("cppo", "dipole"):
-        raise UsageError(f"--pretrain clones a flow policy: use it with --algo cppo or dipole, not {args.algo}")
-    if args.dataset and args.algo != "dipole":
-        raise UsageError(f"--dataset trains DIPOLE offline: use it with --algo dipole, not {args.algo}")
+    algorithm = get_algorithm(args.algo)
+    if args.pretrain and not algorithm.flow:
+        raise UsageError(
+            f"--pretrain clones a flow policy: use it with --algo {' or '.join(with_capability('flow'))}, not "
+            f"{args.algo}"
+        )
+    if args.dataset and not algorithm.offline:
+        raise UsageError(
+            f"--dataset trains offline: use it with --algo {' or '.join(with_capability('offline'))}, not {args.algo}"
+        )
     datasets = {flag: path for flag, path in (("pretrain", args.pretrain), ("dataset", args.dataset)) if path}
     if datasets and (args.resume or world_size > 1):
         raise UsageError("--pretrain/--dataset start a new single-process run: drop --resume/--distributed")
@@ -81,7 +69,10 @@ def learn_offline(args, datasets: dict, runner, env, agent_cfg, run_dir, device:
     if args.pretrain:
         data = fit_to_env(datasets["pretrain"], args.pretrain, device, widths, env.num_actions)
         loss = pretrain(alg, data, cfg.pretrain_steps, cfg.batch_size)
-        print(f"[cppo] cloned the flow policy from {len(data)} transitions of {args.pretrain}: {cfg.pretrain_steps} steps, flow-matching loss {loss:.4f}")
+        print(
+            f"[cppo] cloned the flow policy from {len(data)} transitions of {args.pretrain}: {cfg.pretrain_steps} "
+            f"steps, flow-matching loss {loss:.4f}"
+        )
     if args.dataset:
         data = fit_to_env(datasets["dataset"], args.dataset, device, widths, env.num_actions)
         print(f"[cppo] offline DIPOLE on {len(data)} transitions of {args.dataset}: {cfg.steps} steps")
@@ -92,19 +83,26 @@ def learn_offline(args, datasets: dict, runner, env, agent_cfg, run_dir, device:
                 if writer is not None:
                     writer.add_scalar(f"Offline/{key}", value, step)
             if step % 2000 == 0 or step == cfg.steps - 1:
-                print(f"[cppo] offline step {step + 1}/{cfg.steps}: " + ", ".join(f"{k} {v:.4f}" for k, v in losses.items()))
+                print(
+                    f"[cppo] offline step {step + 1}/{cfg.steps}: "
+                    + ", ".join(f"{k} {v:.4f}" for k, v in losses.items())
+                )
 
         train_offline(alg, data, cfg, cfg.q_hidden_dims, agent_cfg.policy.activation, log)
         if writer is not None:
             writer.close()
     if run_dir is not None:
         runner.save(str(run_dir / "model_offline.pt"))
-        print(f"[cppo] saved {run_dir / 'model_offline.pt'} (play it: python play.py ... --checkpoint model_offline.pt)")
+        print(
+            f"[cppo] saved {run_dir / 'model_offline.pt'} (play it: python play.py ... --checkpoint model_offline.pt)"
+        )
 
 
 def rerun_command(task: str, algo: str, experiment: str, run_dir: Path | None, log_root: str) -> str:
     """The flags that name this run again (for play.py, export and --resume)."""
-    flags = f"--task {task} --algo {algo}" + (f" --experiment_name {experiment}" if experiment != f"{task}_{algo}" else "")
+    flags = f"--task {task} --algo {algo}" + (
+        f" --experiment_name {experiment}" if experiment != f"{task}_{algo}" else ""
+    )
     if run_dir is not None:
         flags += f" --load_run {run_dir.name}" + (f" --log_root {log_root}" if log_root != "logs" else "")
     return f"python train.py {flags}"
@@ -126,7 +124,7 @@ def print_closing_block(runner, run_dir: Path, again: str, log_root: str, experi
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = parse_train_args(argv)
     if args.list:
         print_task_list()
         return 0
@@ -138,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         saved = load_checkpoint(str(checkpoint), "cpu").get("meta")
     rank, local_rank, world_size = distributed_rank(args)
     device = args.device or default_device(local_rank)
-    cpu_sizes = args.sizes == "cpu" or (args.sizes == "auto" and device.startswith("cpu"))
+    cpu_sizes = uses_cpu_sizes(args.sizes, device)
     task, env_cfg, agent_cfg = build_configs(args, saved, cpu_sizes)
     datasets = check_offline_flags(args, world_size)
     offline = bool(datasets)
@@ -154,9 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     import yaml
 
-    from cppo.checkpoint import run_meta
     from cppo.config import to_plain
-    from cppo.runner import Runner
     from cppo.runs import new_run_dir
     from envs import check_assets, make_env
 
@@ -164,13 +160,22 @@ def main(argv: list[str] | None = None) -> int:
     # Fail on the log directory before spending a minute on JIT compilation. Only rank 0 writes.
     run_dir = None
     if rank == 0:
-        run_dir = checkpoint.parent if checkpoint else new_run_dir(args.log_root, agent_cfg.experiment_name, agent_cfg.run_name)
-        print(f"[cppo] task {task.name} ({task.backend}), algo {args.algo}, {env_cfg.num_envs} envs on {device}"
-              + (f", rank 0 of {world_size}" if world_size > 1 else ""))
+        run_dir = (
+            checkpoint.parent
+            if checkpoint
+            else new_run_dir(args.log_root, agent_cfg.experiment_name, agent_cfg.run_name)
+        )
+        print(
+            f"[cppo] task {task.name} ({task.backend}), algo {args.algo}, {env_cfg.num_envs} envs on {device}"
+            + (f", rank 0 of {world_size}" if world_size > 1 else "")
+        )
         print(f"[cppo] logging to {run_dir}")
         if cpu_sizes and task.cpu_sizes and saved is None:
             sizes = " ".join(f"{key}={value}" for key, value in task.cpu_sizes.items())
-            print(f"[cppo] CPU sizes for {task.name}: {sizes} (before flags and overrides; --sizes gpu keeps the GPU defaults)")
+            print(
+                f"[cppo] CPU sizes for {task.name}: {sizes} (before flags and overrides; --sizes gpu keeps the GPU "
+                "defaults)"
+            )
 
     seed = agent_cfg.seed + rank  # each rank explores its own env instances; rank 0's parameters are broadcast
     random.seed(seed)
@@ -185,10 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, cfg in (("env", env_cfg), ("agent", agent_cfg)):
             (params / f"{name}.yaml").write_text(yaml.safe_dump(to_plain(cfg), sort_keys=False))
 
-    critic_group = "critic" if "critic" in env.get_observations().keys() else "policy"
-    meta = run_meta(task.name, args.algo, env, to_plain(env_cfg), to_plain(agent_cfg))
-    log_dir = str(run_dir) if run_dir is not None else None
-    runner = Runner(env, agent_cfg.to_runner_dict(critic_group), log_dir=log_dir, device=device, meta=meta)
+    runner = build_runner(env, task.name, args.algo, env_cfg, agent_cfg, device, run_dir)
     runner.add_git_repo_to_log(__file__)
     if checkpoint is not None:
         if rank == 0:
@@ -200,7 +202,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
     remaining = agent_cfg.max_iterations - runner.current_learning_iteration
     if remaining <= 0:
-        print(f"[cppo] run already has {runner.current_learning_iteration} of {agent_cfg.max_iterations} iterations; nothing to do")
+        print(
+            f"[cppo] run already has {runner.current_learning_iteration} of {agent_cfg.max_iterations} iterations; "
+            "nothing to do"
+        )
         return 0
     from cppo.runner import Interrupted
 
@@ -208,7 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         runner.learn(remaining, init_at_random_ep_len=agent_cfg.init_at_random_ep_len and checkpoint is None)
     except Interrupted as stop:
-        saved_to = f"saved {stop.checkpoint}; resume with: {again} --resume" if stop.checkpoint else "rank > 0 saves nothing"
+        saved_to = (
+            f"saved {stop.checkpoint}; resume with: {again} --resume" if stop.checkpoint else "rank > 0 saves nothing"
+        )
         print(f"[cppo] interrupted by {stop}: {saved_to}", file=sys.stderr)
         return stop.exit_code
     if rank == 0:

@@ -53,9 +53,11 @@ def main() -> None:
         "# CPPO ablation over the switches",
         "",
         f"`python bench/ablation.py --tasks {args.tasks} --seeds {args.seeds}"
-        + (f" --iterations {args.iterations}" if args.iterations else "") + "` (CPU, 2 cores)",
+        + (f" --iterations {args.iterations}" if args.iterations else "")
+        + "` (CPU, 2 cores)",
         "",
-        "Final mean episode return (Train/mean_reward at the last iteration), mean ± std over seeds, and seconds per iteration.",
+        "Final mean episode return (Train/mean_reward at the last iteration), mean ± std over seeds, and seconds per "
+        "iteration.",
         "",
         "| variant | " + " | ".join(f"{t} return | {t} s/it" for t in tasks) + " |",
         "|---|" + "---:|---:|" * len(tasks),
@@ -70,7 +72,10 @@ def main() -> None:
                 continue
             returns = [r["final_return"] for r in runs]
             spread = statistics.stdev(returns) if len(returns) > 1 else 0.0
-            cells += [f"{statistics.mean(returns):.1f} ± {spread:.1f}", f"{statistics.mean(r['seconds_per_iteration'] for r in runs):.2f}"]
+            cells += [
+                f"{statistics.mean(returns):.1f} ± {spread:.1f}",
+                f"{statistics.mean(r['seconds_per_iteration'] for r in runs):.2f}",
+            ]
         lines.append(f"| {variant} | " + " | ".join(cells) + " |")
         print(lines[-1], flush=True)
     (ROOT / args.out).write_text("\n".join(lines) + "\n")

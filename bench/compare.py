@@ -43,13 +43,11 @@ def read_scalars(run_dir: Path, tag: str) -> list[tuple[int, float, float]]:
 def run_size(task: str, algo: str, train_flags: list[str]) -> tuple[int, int, str]:
     """Env steps per iteration and default iterations of a train.py call, resolved exactly as train.py
     resolves its configs; and the device it will run on."""
-    import train
-    from cppo.cli import build_configs, default_device
+    from app.cli import build_configs, default_device, parse_train_args, uses_cpu_sizes
 
-    args = train.parse_args(["--task", task, "--algo", algo, *train_flags])
+    args = parse_train_args(["--task", task, "--algo", algo, *train_flags])
     device = args.device or default_device()
-    cpu_sizes = args.sizes == "cpu" or (args.sizes == "auto" and device.startswith("cpu"))
-    _, env_cfg, agent_cfg = build_configs(args, None, cpu_sizes)
+    _, env_cfg, agent_cfg = build_configs(args, None, uses_cpu_sizes(args.sizes, device))
     return env_cfg.num_envs * agent_cfg.num_steps_per_env, agent_cfg.max_iterations, device
 
 
@@ -75,7 +73,9 @@ class GpuMemoryPeak:
         return self.peak_mb
 
 
-def train_once(out: Path, task: str, algo: str, seed: int, budget: int, train_flags: list[str], label: str = "") -> dict:
+def train_once(
+    out: Path, task: str, algo: str, seed: int, budget: int, train_flags: list[str], label: str = ""
+) -> dict:
     """Train one (task, algo, seed) unless its result file exists; return its summary. `budget`: env steps
     (0: the task's default iterations); `label` names a variant of the algorithm (default: the algo)."""
     runs = out / "runs"
@@ -86,8 +86,23 @@ def train_once(out: Path, task: str, algo: str, seed: int, budget: int, train_fl
     shutil.rmtree(runs / experiment, ignore_errors=True)  # left by an interrupted comparison
     steps_per_iteration, default_iterations, device = run_size(task, algo, train_flags)
     iterations = -(-budget // steps_per_iteration) if budget else default_iterations
-    command = [sys.executable, str(ROOT / "train.py"), "--task", task, "--algo", algo, "--seed", str(seed),
-               "--log_root", str(runs), "--experiment_name", experiment, "--max_iterations", str(iterations), *train_flags]  # fmt: skip
+    command = [
+        sys.executable,
+        str(ROOT / "train.py"),
+        "--task",
+        task,
+        "--algo",
+        algo,
+        "--seed",
+        str(seed),
+        "--log_root",
+        str(runs),
+        "--experiment_name",
+        experiment,
+        "--max_iterations",
+        str(iterations),
+        *train_flags,
+    ]
     runs.mkdir(parents=True, exist_ok=True)
     log = runs / f"{experiment}.log"
     print(f"[compare] {experiment}: {iterations} iterations × {steps_per_iteration} steps", flush=True)
@@ -107,12 +122,13 @@ def train_once(out: Path, task: str, algo: str, seed: int, budget: int, train_fl
     curve = read_scalars(run_dir, RETURN)
     collect, learn = read_scalars(run_dir, COLLECT), read_scalars(run_dir, LEARN)
     summary = {
-        "task": task, "algo": algo, "label": label or algo, "seed": seed, "device": device, "run_dir": str(run_dir.relative_to(out)),
+        "task": task, "algo": algo, "label": label or algo, "seed": seed, "device": device,
+        "run_dir": str(run_dir.relative_to(out)),
         "iterations": iterations, "env_steps": iterations * steps_per_iteration,
         "final_return": curve[-1][1] if curve else float("nan"),
         # x-axes: env steps at the end of each logged iteration, and seconds since the process started
         "curve": [((it + 1) * steps_per_iteration, value, wall_time - start) for it, value, wall_time in curve],
-        "seconds_per_iteration": statistics.mean(c[1] + l[1] for c, l in zip(collect, learn)),
+        "seconds_per_iteration": statistics.mean(c[1] + learned[1] for c, learned in zip(collect, learn, strict=True)),
         "training_steps_per_s": statistics.mean(v for _, v, _ in read_scalars(run_dir, FPS)),
         "end_to_end_steps_per_s": iterations * steps_per_iteration / wall,
         "wall_s": wall,
@@ -132,7 +148,8 @@ def mean_std(values: list[float], digits: int = 1) -> str:
 
 def table(results: list[dict]) -> list[str]:
     lines = [
-        "| task | algo | seeds | final return | env steps | steps/s (training) | steps/s (end to end) | s/iteration | peak memory MB |",
+        "| task | algo | seeds | final return | env steps | steps/s (training) | steps/s (end to end) | s/iteration "
+        "| peak memory MB |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     groups: dict[tuple[str, str], list[dict]] = {}
@@ -146,7 +163,8 @@ def table(results: list[dict]) -> list[str]:
         memory = f"{statistics.mean(r['peak_memory_mb'] for r in ok):.0f} ({ok[0]['memory']})"
         lines.append(
             f"| {task} | {algo} | {len(ok)} | {mean_std([r['final_return'] for r in ok])} | {ok[0]['env_steps']:,} "
-            f"| {statistics.mean(r['training_steps_per_s'] for r in ok):,.0f} | {statistics.mean(r['end_to_end_steps_per_s'] for r in ok):,.0f} "
+            f"| {statistics.mean(r['training_steps_per_s'] for r in ok):,.0f} | "
+            f"{statistics.mean(r['end_to_end_steps_per_s'] for r in ok):,.0f} "
             f"| {statistics.mean(r['seconds_per_iteration'] for r in ok):.3f} | {memory} |"
         )
     return lines
@@ -188,7 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", default="CartpoleBalance,MultiGoal")
     parser.add_argument("--algos", default="ppo,cppo")
     parser.add_argument("--seeds", type=int, default=3, help="seeds 1..N")
-    parser.add_argument("--budget", type=float, required=True, help="environment steps per run (rounded up to whole iterations)")
+    parser.add_argument(
+        "--budget", type=float, required=True, help="environment steps per run (rounded up to whole iterations)"
+    )
     parser.add_argument("--out", default="bench/compare", help="results folder (default: bench/compare)")
     args = parser.parse_args(own)
     out = (ROOT / args.out).resolve() if not Path(args.out).is_absolute() else Path(args.out)

@@ -30,7 +30,7 @@ def worker(args: argparse.Namespace) -> None:
     import torch
 
     import tasks
-    from cppo.runner import Runner
+    from app.cli import build_runner
     from envs import make_env
 
     task = tasks.get_task(args.task)
@@ -41,8 +41,7 @@ def worker(args: argparse.Namespace) -> None:
         agent_cfg.algorithm.cuda_graphs = not args.eager
     torch.manual_seed(0)
     env = make_env(task, env_cfg, args.device)
-    critic_group = "critic" if "critic" in env.get_observations().keys() else "policy"
-    runner = Runner(env, agent_cfg.to_runner_dict(critic_group), log_dir=None, device=args.device)
+    runner = build_runner(env, task.name, args.algo, env_cfg, agent_cfg, args.device)
     runner.learn(2)  # JIT compilation and allocator warm-up
     if args.device.startswith("cuda"):
         torch.cuda.synchronize()
@@ -86,11 +85,28 @@ def main() -> None:
     results: dict[tuple, list[dict]] = {c: [] for c in configs}
     for _ in range(args.repeats):
         for algo, steps, eager in configs:
-            command = [sys.executable, __file__, "--worker", "--algo", algo, "--flow_steps", str(steps), "--task", args.task,
-                       "--num_envs", str(args.num_envs), "--iterations", str(args.iterations), "--device", args.device,
-                       *(["--eager"] if eager else [])]  # fmt: skip
-            out = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-            line = next((l for l in out.stdout.splitlines() if l.startswith("RESULT ")), None)
+            command = [
+                sys.executable,
+                __file__,
+                "--worker",
+                "--algo",
+                algo,
+                "--flow_steps",
+                str(steps),
+                "--task",
+                args.task,
+                "--num_envs",
+                str(args.num_envs),
+                "--iterations",
+                str(args.iterations),
+                "--device",
+                args.device,
+                *(["--eager"] if eager else []),
+            ]
+            out = subprocess.run(
+                command, capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+            )
+            line = next((text for text in out.stdout.splitlines() if text.startswith("RESULT ")), None)
             if line is None:
                 sys.exit(f"{algo} K={steps} failed:\n{out.stderr[-2000:]}")
             results[(algo, steps, eager)].append(json.loads(line[7:]))
@@ -99,7 +115,10 @@ def main() -> None:
         return statistics.median(r[key] for r in results[config])
 
     base_time, base_mem = median(configs[0], "seconds_per_iteration"), median(configs[0], "peak_mb")
-    print(f"task {args.task}, {args.num_envs} envs, device {args.device}, {args.iterations} iterations x {args.repeats} repeats")
+    print(
+        f"task {args.task}, {args.num_envs} envs, device {args.device}, {args.iterations} iterations x "
+        f"{args.repeats} repeats"
+    )
     print(f"{'algorithm':<18} {'s/iteration':>12} {'time ratio':>11} {'peak MB':>9} {'memory ratio':>13}")
     for config in configs:
         name = "ppo" if config[0] == "ppo" else f"cppo K={config[1]}" + (" eager" if config[2] else "")

@@ -49,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         for omega in omegas:
             for mode in ("deterministic", "stochastic"):
                 flags = ["--stochastic"] if mode == "stochastic" else []
-                out = run(["play.py", *common, "--headless", "--num_envs", str(args.num_envs), "--omega", str(omega), *flags])
+                out = run(
+                    ["play.py", *common, "--headless", "--num_envs", str(args.num_envs), "--omega", str(omega), *flags]
+                )
                 value = float(re.search(r"mean return over \d+ episodes: (-?[\d.]+)", out).group(1))
                 returns.setdefault((mode, omega), []).append(value)
                 print(f"[omega] seed {seed} ω={omega} {mode}: {value:.1f}", flush=True)

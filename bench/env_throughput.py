@@ -55,7 +55,9 @@ def main() -> None:
     parser.add_argument("--num_envs", default="256,1024,4096", help="comma-separated env counts")
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--device", default="cuda:0" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--repeats", type=int, default=3, help="alternate the two loops this many times; report the best of each")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="alternate the two loops this many times; report the best of each"
+    )
     args = parser.parse_args()
 
     print(f"task {args.task}, device {args.device}, {args.steps} steps per measurement")

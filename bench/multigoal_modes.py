@@ -69,14 +69,21 @@ def main() -> None:
             policy, env_cfg = trained_policy(ROOT / args.log_root, experiment, algo, args.overrides)
             torch.manual_seed(int(seed))
             result = evaluate_modes(policy, env_cfg, num_episodes=args.episodes)
-            title = f"{algo} {args.tag} seed {seed}: {result['goals_reached']}/{env_cfg.num_goals} goals, H={result['goal_entropy']:.2f}"
+            goals = f"{result['goals_reached']}/{env_cfg.num_goals} goals"
+            title = f"{algo} {args.tag} seed {seed}: {goals}, H={result['goal_entropy']:.2f}"
             plot_trajectories(result["trajectories"], env_cfg, str(out / f"{experiment}.png"), title)
             rows.append((f"{algo} {args.tag}".strip(), seed, result))
 
-    print(f"| algo | seed | goals reached (of 6) | goal entropy (nats, max {torch.log(torch.tensor(6.0)):.2f}) | hit rate | return from origin |")
+    print(
+        f"| algo | seed | goals reached (of 6) | goal entropy (nats, max {torch.log(torch.tensor(6.0)):.2f}) | hit "
+        "rate | return from origin |"
+    )
     print("|---|---|---:|---:|---:|---:|")
     for algo, seed, r in rows:
-        print(f"| {algo} | {seed} | {r['goals_reached']} | {r['goal_entropy']:.2f} | {r['hit_rate']:.2f} | {r['mean_return']:.1f} |")
+        print(
+            f"| {algo} | {seed} | {r['goals_reached']} | {r['goal_entropy']:.2f} | {r['hit_rate']:.2f} | "
+            f"{r['mean_return']:.1f} |"
+        )
 
 
 if __name__ == "__main__":

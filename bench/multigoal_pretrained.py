@@ -106,7 +106,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--log_root", default="logs/multigoal_pretrained")
     parser.add_argument("--out", default="docs/multigoal")
-    parser.add_argument("--critic_warmup", type=int, default=0, help="iterations of critic-only training before fine-tuning")
+    parser.add_argument(
+        "--critic_warmup", type=int, default=0, help="iterations of critic-only training before fine-tuning"
+    )
     parser.add_argument("overrides", nargs="*", help="key=value overrides for the fine-tuning runs")
     args = parser.parse_args()
     (ROOT / args.out).mkdir(parents=True, exist_ok=True)
@@ -124,23 +126,47 @@ def main() -> None:
         run_dir = new_run_dir(str(ROOT / args.log_root), experiment)
         runner.save(str(run_dir / "model_0.pt"))
         subprocess.run(
-            [sys.executable, "train.py", "--task", "MultiGoal", "--algo", algo, "--resume", "--log_root", args.log_root,
-             "--experiment_name", experiment, "--load_run", run_dir.name, "--seed", str(args.seed),
-             "--max_iterations", str(args.iterations), *args.overrides],  # fmt: skip
-            cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "train.py",
+                "--task",
+                "MultiGoal",
+                "--algo",
+                algo,
+                "--resume",
+                "--log_root",
+                args.log_root,
+                "--experiment_name",
+                experiment,
+                "--load_run",
+                run_dir.name,
+                "--seed",
+                str(args.seed),
+                "--max_iterations",
+                str(args.iterations),
+                *args.overrides,
+            ],  # fmt: skip
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         tuned_runner, _ = build(algo)
         tuned_runner.load(str(sorted(run_dir.glob("model_*.pt"), key=lambda p: int(p.stem.split("_")[1]))[-1]))
         after = modes(tuned_runner.alg, env_cfg, args.seed)
         for stage, result in (("cloned", before), (f"fine-tuned {args.iterations} it", after)):
             title = f"{algo} {stage}: {result['goals_reached']}/6 goals, H={result['goal_entropy']:.2f}"
-            plot_trajectories(result["trajectories"], env_cfg, str(ROOT / args.out / f"{experiment}_{stage.split()[0]}.png"), title)
+            plot_trajectories(
+                result["trajectories"], env_cfg, str(ROOT / args.out / f"{experiment}_{stage.split()[0]}.png"), title
+            )
             rows.append((algo, stage, result))
 
     print("| algo | stage | goals reached (of 6) | goal entropy (nats, max 1.79) | hit rate | return from origin |")
     print("|---|---|---:|---:|---:|---:|")
     for algo, stage, r in rows:
-        print(f"| {algo} | {stage} | {r['goals_reached']} | {r['goal_entropy']:.2f} | {r['hit_rate']:.2f} | {r['mean_return']:.1f} |")
+        print(
+            f"| {algo} | {stage} | {r['goals_reached']} | {r['goal_entropy']:.2f} | {r['hit_rate']:.2f} | "
+            f"{r['mean_return']:.1f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -62,7 +62,10 @@ def report(rows: list[dict], threshold: float, title: str) -> list[str]:
             continue
         low = f"{r['low_after_pass']:.1f}" if r["low_after_pass"] is not None else "–"
         lr = f"{r['learning_rate']:.2e}" if r["learning_rate"] is not None else "–"
-        lines.append(f"| {r['seed']} | {r['final']:.1f} | {r['first_pass'] if r['first_pass'] is not None else 'never'} | {low} | {lr} |")
+        lines.append(
+            f"| {r['seed']} | {r['final']:.1f} | {r['first_pass'] if r['first_pass'] is not None else 'never'} | "
+            f"{low} | {lr} |"
+        )
     return lines
 
 

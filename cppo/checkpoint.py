@@ -88,7 +88,9 @@ def run_meta(task: str, algo: str, env, env_cfg: dict, agent_cfg: dict) -> dict:
 
 def check_algorithm(saved: dict | None, algo: str, path: str) -> None:
     if saved and saved["algo"] != algo:
-        raise CppoError(f"checkpoint {path} was trained with --algo {saved['algo']}, not {algo}; pass --algo {saved['algo']}")
+        raise CppoError(
+            f"checkpoint {path} was trained with --algo {saved['algo']}, not {algo}; pass --algo {saved['algo']}"
+        )
 
 
 def check_compatible(saved: dict | None, current: dict, path: str, same_task: bool = True) -> None:
@@ -105,7 +107,8 @@ def check_compatible(saved: dict | None, current: dict, path: str, same_task: bo
             )
     if saved["num_actions"] != current["num_actions"]:
         raise CppoError(
-            f"{where} on {saved['task']} with {saved['num_actions']} actions, but {current['task']} has {current['num_actions']}"
+            f"{where} on {saved['task']} with {saved['num_actions']} actions, but {current['task']} has "
+            f"{current['num_actions']}"
         )
     if same_task and saved["task"] != current["task"]:
         raise CppoError(f"{where} on task {saved['task']}, not {current['task']}; pass --task {saved['task']}")

@@ -65,10 +65,14 @@ def check_field(key: str, value: Any, kind: Any, rule: str | None) -> None:
     elif origin is tuple:
         item = typing.get_args(kind)[0]
         good = isinstance(value, tuple) and len(value) > 0
-        good = good and all(isinstance(x, item) and not isinstance(x, bool) and (rule is None or within(x, rule)) for x in value)
+        good = good and all(
+            isinstance(x, item) and not isinstance(x, bool) and (rule is None or within(x, rule)) for x in value
+        )
         if not good:
             noun = "integers" if item is int else "numbers"
-            raise problem(key, value, f"a non-empty comma-separated list of {noun}" + (f" {describe(rule)}" if rule else ""))
+            raise problem(
+                key, value, f"a non-empty comma-separated list of {noun}" + (f" {describe(rule)}" if rule else "")
+            )
         return
     if rule is not None and isinstance(value, (int, float)) and not within(value, rule):
         raise problem(key, value, describe(rule))

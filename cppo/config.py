@@ -10,14 +10,16 @@ import dataclasses
 import difflib
 import types
 import typing
-from dataclasses import dataclass, field
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from cppo.errors import UsageError
 
 # rsl_rl's activations (rsl_rl.utils.resolve_nn_activation)
-Activation = Literal["elu", "selu", "relu", "crelu", "lrelu", "tanh", "sigmoid", "softplus", "gelu", "swish", "mish", "identity"]
+Activation = Literal[
+    "elu", "selu", "relu", "crelu", "lrelu", "tanh", "sigmoid", "softplus", "gelu", "swish", "mish", "identity"
+]
 
 
 @dataclass
@@ -30,11 +32,19 @@ class PolicyCfg:
     obs_normalization: bool = True
     init_noise_std: float = 1.0
 
-    limits: ClassVar[dict[str, str]] = {"actor_hidden_dims": ">= 1", "critic_hidden_dims": ">= 1", "init_noise_std": "> 0"}
+    limits: ClassVar[dict[str, str]] = {
+        "actor_hidden_dims": ">= 1",
+        "critic_hidden_dims": ">= 1",
+        "init_noise_std": "> 0",
+    }
 
     def network(self, hidden_dims: tuple[int, ...]) -> dict[str, Any]:
         """The fields every actor/critic network of the runner config shares."""
-        return {"hidden_dims": list(hidden_dims), "activation": self.activation, "obs_normalization": self.obs_normalization}
+        return {
+            "hidden_dims": list(hidden_dims),
+            "activation": self.activation,
+            "obs_normalization": self.obs_normalization,
+        }
 
 
 @dataclass
@@ -67,14 +77,21 @@ class PPOCfg:
 
     def invariants(self, prefix: str) -> Iterator[str]:
         if self.learning_rate > self.max_learning_rate:
-            yield f"bad value {prefix}learning_rate={self.learning_rate}: must be ≤ max_learning_rate ({self.max_learning_rate})"
+            yield (
+                f"bad value {prefix}learning_rate={self.learning_rate}: "
+                f"must be ≤ max_learning_rate ({self.max_learning_rate})"
+            )
 
     def actor_cfg(self, policy: PolicyCfg) -> dict[str, Any]:
         """rsl_rl's MLPModel with a Gaussian head."""
         return {
             "class_name": "rsl_rl.models:MLPModel",
             **policy.network(policy.actor_hidden_dims),
-            "distribution_cfg": {"class_name": "rsl_rl.modules:GaussianDistribution", "init_std": policy.init_noise_std, "std_type": "scalar"},
+            "distribution_cfg": {
+                "class_name": "rsl_rl.modules:GaussianDistribution",
+                "init_std": policy.init_noise_std,
+                "std_type": "scalar",
+            },
         }
 
     def algorithm_cfg(self) -> dict[str, Any]:
@@ -188,13 +205,21 @@ class DipoleCfg(PPOCfg):
     class_name: ClassVar[str] = "cppo.dipole:DIPOLE"
     not_inherited: ClassVar[tuple[str, ...]] = ("schedule",)
     limits: ClassVar[dict[str, str]] = {
-        **PPOCfg.limits, "flow_steps": ">= 1", "omega": ">= 0", "action_limit": "> 0", "beta": "> 0", "explore_std": ">= 0",
-    }  # fmt: skip
+        **PPOCfg.limits,
+        "flow_steps": ">= 1",
+        "omega": ">= 0",
+        "action_limit": "> 0",
+        "beta": "> 0",
+        "explore_std": ">= 0",
+    }
 
     def invariants(self, prefix: str) -> Iterator[str]:
         yield from super().invariants(prefix)
         if self.schedule != "fixed":
-            yield f"bad value {prefix}schedule={self.schedule}: must be fixed (DIPOLE has no likelihood to measure a KL with)"
+            yield (
+                f"bad value {prefix}schedule={self.schedule}: "
+                "must be fixed (DIPOLE has no likelihood to measure a KL with)"
+            )
 
     def actor_fields(self) -> tuple[str, ...]:
         return ("flow_steps", "integrator", "shared_network", "omega", "action_limit", "cuda_graphs")
@@ -205,13 +230,6 @@ class DipoleCfg(PPOCfg):
             **policy.network(policy.actor_hidden_dims),
             **{name: getattr(self, name) for name in self.actor_fields()},
         }
-
-
-def flow_algorithm(ppo: PPOCfg, algorithm: type[PPOCfg], **fields: Any) -> PPOCfg:
-    """A flow algorithm's config that keeps a task's PPO settings (rollout, critic, optimizer) except its
-    `not_inherited` ones, and sets `fields`."""
-    shared = {f.name: getattr(ppo, f.name) for f in dataclasses.fields(PPOCfg) if f.name not in algorithm.not_inherited}
-    return algorithm(**{**shared, **fields})
 
 
 @dataclass
@@ -232,9 +250,13 @@ class OfflineCfg:
     q_hidden_dims: tuple[int, ...] = (256, 256)
 
     limits: ClassVar[dict[str, str]] = {
-        "steps": ">= 1", "pretrain_steps": ">= 1", "batch_size": ">= 1", "expectile": "(0, 1)", "target_polyak": "(0, 1]",
+        "steps": ">= 1",
+        "pretrain_steps": ">= 1",
+        "batch_size": ">= 1",
+        "expectile": "(0, 1)",
+        "target_polyak": "(0, 1]",
         "q_hidden_dims": ">= 1",
-    }  # fmt: skip
+    }
 
 
 @dataclass
@@ -257,7 +279,12 @@ class AgentCfg:
     """Start envs at random points of their episodes, so time-outs do not all land on the same step."""
     offline: OfflineCfg = field(default_factory=OfflineCfg)
 
-    limits: ClassVar[dict[str, str]] = {"num_steps_per_env": ">= 1", "max_iterations": ">= 0", "save_interval": ">= 1", "keep_checkpoints": ">= 0"}
+    limits: ClassVar[dict[str, str]] = {
+        "num_steps_per_env": ">= 1",
+        "max_iterations": ">= 0",
+        "save_interval": ">= 1",
+        "keep_checkpoints": ">= 0",
+    }
 
     def invariants(self, prefix: str) -> Iterator[str]:
         for name in ("experiment_name", "run_name"):
@@ -286,7 +313,9 @@ class AgentCfg:
             "algorithm": self.algorithm.algorithm_cfg(),
             "actor": self.algorithm.actor_cfg(policy),
             "critic": critic,
-            "logger": self.logger if self.logger != "wandb" else {"class_name": "WandbLogWriter", "project_name": self.experiment_name},
+            "logger": self.logger
+            if self.logger != "wandb"
+            else {"class_name": "WandbLogWriter", "project_name": self.experiment_name},
             "experiment_name": self.experiment_name,
             "run_name": self.run_name,
         }
@@ -347,7 +376,11 @@ def config_paths(roots: dict[str, Any]) -> dict[str, tuple[Any, dataclasses.Fiel
 def lookup(paths: dict[str, tuple[Any, dataclasses.Field]], key: str, sections) -> tuple[Any, dataclasses.Field]:
     if key not in paths:
         close = difflib.get_close_matches(key, paths, n=3, cutoff=0.6)
-        hint = f"; did you mean {', '.join(close)}?" if close else f"; valid keys start with {', '.join(s + '.' for s in sections)}"
+        hint = (
+            f"; did you mean {', '.join(close)}?"
+            if close
+            else f"; valid keys start with {', '.join(s + '.' for s in sections)}"
+        )
         raise UsageError(f"unknown config key '{key}'{hint}")
     return paths[key]
 

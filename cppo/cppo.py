@@ -115,7 +115,9 @@ class CPPO(PPO):
         # Conditional clipped surrogate: the ratio of the kernel densities given the stored a0.
         advantages = batch.advantages.squeeze(-1)
         ratio = torch.exp(log_prob - batch.old_actions_log_prob.squeeze(-1))
-        surrogate = -torch.min(ratio * advantages, ratio.clamp(1 - self.clip_param, 1 + self.clip_param) * advantages).mean()
+        surrogate = -torch.min(
+            ratio * advantages, ratio.clamp(1 - self.clip_param, 1 + self.clip_param) * advantages
+        ).mean()
 
         value_loss = self.value_loss(batch)
         score = self.score_loss(mean, std, a0)
@@ -125,7 +127,11 @@ class CPPO(PPO):
         self.optimizer.zero_grad()
         loss.backward()
         if self.is_multi_gpu:
-            reduce_gradients_in_buckets(chain(self.actor.kernel.parameters(), self.critic.parameters()), self.gpu_world_size, self.grad_reduce_bucket_mb)
+            reduce_gradients_in_buckets(
+                chain(self.actor.kernel.parameters(), self.critic.parameters()),
+                self.gpu_world_size,
+                self.grad_reduce_bucket_mb,
+            )
         nn.utils.clip_grad_norm_(self.actor.kernel.parameters(), self.max_grad_norm)
         nn.utils.clip_grad_norm_(self.critic.parameters(), self.max_grad_norm)
         self.optimizer.step()
@@ -145,7 +151,7 @@ class CPPO(PPO):
             a0 = self.actor.sample_reference(s, torch.randn(s.shape[0], self.actor.num_actions, device=s.device))
         mean, std = self.actor.kernel(s, a0)
         mean, std = mean.view(m, -1, mean.shape[-1]).transpose(0, 1), std.view(m, -1, std.shape[-1]).transpose(0, 1)
-        pair = gaussian_log_prob(mean.unsqueeze(2), mean.unsqueeze(1), (2 ** 0.5) * std.unsqueeze(2))  # [states, i, j]
+        pair = gaussian_log_prob(mean.unsqueeze(2), mean.unsqueeze(1), (2**0.5) * std.unsqueeze(2))  # [states, i, j]
         return -(torch.logsumexp(pair, dim=-1) - math.log(m)).mean()
 
     def score_loss(self, mean: torch.Tensor, std: torch.Tensor, a0: torch.Tensor) -> torch.Tensor:
@@ -192,7 +198,9 @@ class CPPO(PPO):
                 self.flow_optimizer.zero_grad()
                 loss.backward()
                 if self.is_multi_gpu:
-                    reduce_gradients_in_buckets(self.actor.flow.parameters(), self.gpu_world_size, self.grad_reduce_bucket_mb)
+                    reduce_gradients_in_buckets(
+                        self.actor.flow.parameters(), self.gpu_world_size, self.grad_reduce_bucket_mb
+                    )
                 nn.utils.clip_grad_norm_(self.actor.flow.parameters(), self.max_grad_norm)
                 self.flow_optimizer.step()
                 total, count = total + loss.detach(), count + 1

@@ -9,7 +9,6 @@ episode ended), plus a record of where it came from. Writing is atomic: a killed
 from __future__ import annotations
 
 import pickle
-
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,13 +41,20 @@ class Transitions:
 
     def obs(self, index: torch.Tensor, next: bool = False) -> TensorDict:
         groups = self.next_observations if next else self.observations
-        return TensorDict({k: v[index] for k, v in groups.items()}, batch_size=[index.shape[0]], device=self.actions.device)
+        return TensorDict(
+            {k: v[index] for k, v in groups.items()}, batch_size=[index.shape[0]], device=self.actions.device
+        )
 
     def to(self, device: str | torch.device) -> Transitions:
         move = lambda groups: {k: v.to(device) for k, v in groups.items()}  # noqa: E731
         return Transitions(
-            move(self.observations), self.actions.to(device), self.rewards.to(device), self.dones.to(device),
-            self.time_outs.to(device), move(self.next_observations), self.meta,
+            move(self.observations),
+            self.actions.to(device),
+            self.rewards.to(device),
+            self.dones.to(device),
+            self.time_outs.to(device),
+            move(self.next_observations),
+            self.meta,
         )
 
     def save(self, path: str | Path) -> None:
@@ -88,12 +94,16 @@ def read_transitions(path: str | Path) -> Transitions:
     """Read a dataset recorded by play.py --record (on the CPU); one clear line for any other file."""
     path = Path(path)
     if not path.is_file():
-        raise UsageError(f"dataset '{path}' not found (record one with: python play.py --task ... --record {path.name})")
+        raise UsageError(
+            f"dataset '{path}' not found (record one with: python play.py --task ... --record {path.name})"
+        )
     not_ours = f"'{path}' is not a dataset recorded by play.py --record"
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:  # torch's own message advises unsafe loading: never pass that on
-        raise UsageError(f"{not_ours}: it holds pickled Python objects, which cppo never loads (they could run code)") from None
+        raise UsageError(
+            f"{not_ours}: it holds pickled Python objects, which cppo never loads (they could run code)"
+        ) from None
     except Exception as err:
         raise UsageError(f"{not_ours}: it cannot be read as a torch file ({type(err).__name__})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
@@ -102,12 +112,15 @@ def read_transitions(path: str | Path) -> Transitions:
     return Transitions(**data)
 
 
-def fit_to_env(dataset: Transitions, path: str | Path, device, obs_groups: dict[str, int], num_actions: int) -> Transitions:
+def fit_to_env(
+    dataset: Transitions, path: str | Path, device, obs_groups: dict[str, int], num_actions: int
+) -> Transitions:
     """The dataset on `device`, once checked against the env: the same observation groups and widths, actions."""
     widths = {k: v.shape[-1] for k, v in dataset.observations.items()}
     if widths != obs_groups or dataset.actions.shape[-1] != num_actions:
         raise UsageError(
             f"dataset '{path}' (recorded on {dataset.meta.get('task', '?')}: observations {widths}, "
-            f"{dataset.actions.shape[-1]} actions) does not fit this env (observations {obs_groups}, {num_actions} actions)"
+            f"{dataset.actions.shape[-1]} actions) does not fit this env (observations {obs_groups}, {num_actions} "
+            "actions)"
         )
     return dataset.to(device)

@@ -90,7 +90,9 @@ class DipolePolicy(FlowActor):
         action_limit: float = 1.0,
         cuda_graphs: bool = True,
     ):
-        super().__init__(obs, obs_groups, num_actions, obs_normalization, flow_steps, integrator, action_limit, cuda_graphs)
+        super().__init__(
+            obs, obs_groups, num_actions, obs_normalization, flow_steps, integrator, action_limit, cuda_graphs
+        )
         self.omega = omega
         self.flow_pair = FlowPair(self.obs_dim, num_actions, hidden_dims, activation, shared_network)
         # Spread of the policy's actions at fixed states (what rsl_rl logs as Policy/mean_std); set by DIPOLE.

@@ -23,37 +23,38 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from cppo.dipole_policy import DipolePolicy
-from cppo.flow_policy import DeployedFlowPolicy, FlowActor, FlowPolicy
+from cppo.algorithms import get_algorithm
 
 
 def deployable(actor: nn.Module, residual: bool = True) -> nn.Module:
-    """The inference module of an actor: obs (, noise (, omega)) → actions, on the CPU, in eval mode."""
-    module = DeployedFlowPolicy(actor, residual) if isinstance(actor, FlowPolicy) else actor.as_onnx(verbose=False)
+    """The inference module of an actor: obs (, noise (, omega)) → actions, on the CPU, in eval mode.
+    `residual=False`: CPPO's distilled flow without the kernel (cppo.algorithms: flow_only_deployment)."""
+    module = actor.as_onnx(verbose=False) if residual else actor.as_onnx(verbose=False, residual=False)
     return module.to("cpu").eval()
 
 
-def export_metadata(actor: nn.Module, residual: bool = True, **extra) -> dict[str, str]:
-    """The policy's own facts (observation size, sampler) plus the caller's (task, env timing, checkpoint).
-    export_policy adds action_dim."""
-    if isinstance(actor, FlowPolicy):
-        facts = {"algorithm": "cppo", "deployed": "flow+residual" if residual else "flow"}
-    elif isinstance(actor, DipolePolicy):
-        facts = {"algorithm": "dipole", "deployed": "guided flow", "omega": actor.omega}
-    else:
-        facts = {"algorithm": "ppo", "deployed": "gaussian mean"}
-    if isinstance(actor, FlowActor):
+def export_metadata(actor: nn.Module, algorithm: str, residual: bool = True, **extra) -> dict[str, str]:
+    """The policy's own facts (algorithm, observation size, sampler, live inputs' defaults) plus the caller's
+    (task, env timing, checkpoint). export_policy adds action_dim."""
+    spec = get_algorithm(algorithm)
+    facts = {"algorithm": algorithm, "deployed": spec.deployed if residual else "flow"}
+    if spec.flow:
         facts.update(flow_steps=actor.flow_steps, integrator=actor.integrator)
+    facts.update({name: getattr(actor, name) for name in spec.live_inputs})  # e.g. DIPOLE's training ω
     facts.update(obs_dim=actor.obs_dim, **extra)
     return {key: value if isinstance(value, str) else json.dumps(value) for key, value in facts.items()}
 
 
-def export_policy(actor: nn.Module, directory: str | Path, metadata: dict[str, str], residual: bool = True) -> list[Path]:
+def export_policy(
+    actor: nn.Module, directory: str | Path, metadata: dict[str, str], residual: bool = True
+) -> list[Path]:
     """Write policy.onnx and policy.pt into `directory` (each atomically: a reader never sees half a file)."""
     module = deployable(actor, residual)
     inputs = module.get_dummy_inputs()
     input_names, output_names = list(module.input_names), list(module.output_names)
-    batched = [name for name, x in zip(input_names, inputs) if x.dim() > 0] + output_names  # not DIPOLE's scalar ω
+    batched = [
+        name for name, x in zip(input_names, inputs, strict=True) if x.dim() > 0
+    ] + output_names  # not DIPOLE's scalar ω
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     onnx_path, jit_path = directory / "policy.onnx", directory / "policy.pt"
@@ -65,8 +66,14 @@ def export_policy(actor: nn.Module, directory: str | Path, metadata: dict[str, s
         metadata = {**metadata, "action_dim": str(outputs.shape[-1])}
         with atomic_path(onnx_path) as tmp:
             torch.onnx.export(
-                module, inputs, tmp, input_names=input_names, output_names=output_names, opset_version=18,
-                dynamo=False, dynamic_axes={name: {0: "batch"} for name in batched},
+                module,
+                inputs,
+                tmp,
+                input_names=input_names,
+                output_names=output_names,
+                opset_version=18,
+                dynamo=False,
+                dynamic_axes={name: {0: "batch"} for name in batched},
             )
             add_onnx_metadata(tmp, metadata)
         with atomic_path(jit_path) as tmp:

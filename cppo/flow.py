@@ -7,12 +7,16 @@ embedding of τ ∈ [0, 1]], output layer initialized to zero, so the first poli
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn as nn
 from rsl_rl.utils import resolve_nn_activation
 
 INTEGRATORS = ("euler", "midpoint")
+
+Velocity = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+"""v(obs, x, τ) → dx/dτ: a FlowVelocity network, or a combination of them (DIPOLE's guided and signed velocities)."""
 
 
 def time_features(tau: torch.Tensor, num_frequencies: int = 4) -> torch.Tensor:
@@ -47,7 +51,9 @@ class FlowVelocity(nn.Module):
         self.obs_in = nn.Linear(obs_dim, width)
         self.x_in = nn.Linear(action_dim, width, bias=False)
         self.tau_in = nn.Linear(1 + 2 * num_frequencies, width, bias=False)
-        self.body = nn.Sequential(resolve_nn_activation(activation), mlp(width, hidden_dims[1:], action_dim, activation))
+        self.body = nn.Sequential(
+            resolve_nn_activation(activation), mlp(width, hidden_dims[1:], action_dim, activation)
+        )
         zero_output_layer(self.body[-1])
 
     def encode(self, obs: torch.Tensor) -> torch.Tensor:
@@ -58,7 +64,9 @@ class FlowVelocity(nn.Module):
         return self.body(obs_code + self.x_in(x) + self.tau_in(time_features(tau, self.num_frequencies)))
 
 
-def sample_flow(velocity: FlowVelocity, obs: torch.Tensor, noise: torch.Tensor, steps: int, integrator: str = "euler") -> torch.Tensor:
+def sample_flow(
+    velocity: Velocity, obs: torch.Tensor, noise: torch.Tensor, steps: int, integrator: str = "euler"
+) -> torch.Tensor:
     """Integrate dx/dτ = v(s, x, τ) from x(0) = noise to τ = 1 in `steps` equal steps (Euler or midpoint).
 
     A plain Python loop over the K steps (K is small and fixed); everything inside is batched on the device.
@@ -93,11 +101,15 @@ class CudaGraphed:
     def __call__(self, *inputs: torch.Tensor, **constants) -> torch.Tensor:
         if torch.is_grad_enabled() or not inputs[0].is_cuda:
             return self.fn(*inputs, **constants)
-        key = (*((x.shape, x.dtype, x.device) for x in inputs), *sorted(constants.items()), torch.is_inference_mode_enabled())
+        key = (
+            *((x.shape, x.dtype, x.device) for x in inputs),
+            *sorted(constants.items()),
+            torch.is_inference_mode_enabled(),
+        )
         if key not in self.graphs:
             self.graphs[key] = self.capture(inputs, constants)
         graph, static_inputs, static_output = self.graphs[key]
-        for static, x in zip(static_inputs, inputs):
+        for static, x in zip(static_inputs, inputs, strict=True):
             static.copy_(x)
         graph.replay()
         return static_output.clone()  # the next replay overwrites static_output
@@ -117,7 +129,7 @@ class CudaGraphed:
 
 
 def flow_matching_loss(
-    velocity: FlowVelocity,
+    velocity: Velocity,
     obs: torch.Tensor,
     noise: torch.Tensor,
     target: torch.Tensor,

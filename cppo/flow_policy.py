@@ -58,6 +58,18 @@ class FlowActor(nn.Module):
     def reset(self, dones: torch.Tensor | None = None, hidden_state=None) -> None:
         """Not recurrent: nothing to reset (rsl_rl calls this after every step)."""
 
+    # --- behaviour cloning (cppo/offline.py) -----------------------------------------------------------
+
+    def flows(self) -> tuple[nn.Module, ...]:
+        """The velocity networks that sample the policy: what behaviour cloning fits to a dataset's actions."""
+        raise NotImplementedError
+
+    def update_action_normalization(self, actions: torch.Tensor) -> None:
+        """Fit any normalizer of action-valued inputs to a dataset's actions (none by default)."""
+
+    def cloned(self) -> None:
+        """Called once behaviour cloning has fitted `flows()`."""
+
 
 class FlowPolicy(FlowActor):
     """CPPO's actor: the flow φ, its reference φ_ref and the Gaussian kernel θ."""
@@ -80,7 +92,9 @@ class FlowPolicy(FlowActor):
         action_limit: float = 1.0,
         cuda_graphs: bool = True,
     ):
-        super().__init__(obs, obs_groups, num_actions, obs_normalization, flow_steps, integrator, action_limit, cuda_graphs)
+        super().__init__(
+            obs, obs_groups, num_actions, obs_normalization, flow_steps, integrator, action_limit, cuda_graphs
+        )
         self.flow = FlowVelocity(self.obs_dim, num_actions, hidden_dims, activation)
         self.reference = copy.deepcopy(self.flow).requires_grad_(False)
         self.rollout_reference = self.rollout(self.sample_reference)
@@ -94,10 +108,19 @@ class FlowPolicy(FlowActor):
     def sample_flow(self, obs: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         return self.clip(sample_flow(self.flow, obs, noise, self.flow_steps, self.integrator))
 
+    def flows(self) -> tuple[nn.Module, ...]:
+        return (self.flow,)
+
+    def update_action_normalization(self, actions: torch.Tensor) -> None:
+        self.kernel.a0_normalizer.update(actions)  # the kernel's a0 input is the behaviour action after cloning
+
+    def cloned(self) -> None:
+        self.update_reference(0.0)  # the rollout samples φ_ref: make it the cloned flow
+
     def update_reference(self, ema: float) -> None:
         """φ_ref ← ema·φ_ref + (1 − ema)·φ (ema = 0: hard copy)."""
         with torch.no_grad():
-            for ref, new in zip(self.reference.parameters(), self.flow.parameters()):
+            for ref, new in zip(self.reference.parameters(), self.flow.parameters(), strict=True):
                 ref.lerp_(new, 1.0 - ema)
 
     @property
@@ -110,8 +133,8 @@ class FlowPolicy(FlowActor):
         noise = torch.zeros(s.shape[0], self.num_actions, device=s.device) if noise is None else noise
         return DeployedFlowPolicy.act(self, s, noise)
 
-    def as_onnx(self, verbose: bool = False) -> nn.Module:
-        return DeployedFlowPolicy(self)
+    def as_onnx(self, verbose: bool = False, residual: bool = True) -> nn.Module:
+        return DeployedFlowPolicy(self, residual)
 
     def as_jit(self) -> nn.Module:
         return DeployedFlowPolicy(self)

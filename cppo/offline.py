@@ -27,8 +27,7 @@ def fit_normalizers(alg, dataset: Transitions, chunk: int = 65536) -> None:
         obs = dataset.obs(torch.arange(start, min(start + chunk, len(dataset)), device=dataset.actions.device))
         alg.actor.update_normalization(obs)
         alg.critic.update_normalization(obs)
-        if hasattr(alg.actor, "kernel"):  # CPPO's kernel normalizes a0, which is the behaviour action after BC
-            alg.actor.kernel.a0_normalizer.update(dataset.actions[start : start + chunk])
+        alg.actor.update_action_normalization(dataset.actions[start : start + chunk])
 
 
 def batches(dataset: Transitions, steps: int, batch_size: int):
@@ -39,7 +38,7 @@ def batches(dataset: Transitions, steps: int, batch_size: int):
 def pretrain(alg, dataset: Transitions, steps: int, batch_size: int, learning_rate: float = 1e-3) -> float:
     """Behaviour cloning of the actor's flow(s); returns the last flow-matching loss."""
     fit_normalizers(alg, dataset)
-    flows = alg.actor.flows() if isinstance(alg, DIPOLE) else (alg.actor.flow,)
+    flows = alg.actor.flows()
     optimizer = torch.optim.Adam(alg.actor.parameters(), lr=learning_rate)
     for index in batches(dataset, steps, batch_size):
         s, actions = alg.actor.observation(dataset.obs(index)), dataset.actions[index]
@@ -48,8 +47,7 @@ def pretrain(alg, dataset: Transitions, steps: int, batch_size: int, learning_ra
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    if not isinstance(alg, DIPOLE):
-        alg.actor.update_reference(0.0)  # the rollout samples φ_ref: make it the cloned flow
+    alg.actor.cloned()
     return loss.item() / len(flows)
 
 
@@ -106,7 +104,7 @@ def train_offline(alg: DIPOLE, dataset: Transitions, cfg, hidden_dims, activatio
             loss.backward()
             optimizer.step()
         with torch.no_grad():
-            for target_p, p in zip(q_target.parameters(), q.parameters()):
+            for target_p, p in zip(q_target.parameters(), q.parameters(), strict=True):
                 target_p.lerp_(p, cfg.target_polyak)
         losses = {
             "q": q_loss, "value": value_loss, "flow_positive": positive_loss, "flow_negative": negative_loss,

@@ -31,10 +31,12 @@ def non_finite(tensors: dict[str, torch.Tensor]) -> list[str]:
     """Names of the tensors holding NaN or inf, at the cost of one host sync."""
     names = list(tensors)
     finite = torch.stack([tensors[name].isfinite().all() for name in names]).cpu()
-    return [name for name, ok in zip(names, finite.tolist()) if not ok]
+    return [name for name, ok in zip(names, finite.tolist(), strict=True) if not ok]
 
 
-def time_out_bootstrap(critic: torch.nn.Module, gamma: float, extras: dict, fallback_values: torch.Tensor) -> torch.Tensor:
+def time_out_bootstrap(
+    critic: torch.nn.Module, gamma: float, extras: dict, fallback_values: torch.Tensor
+) -> torch.Tensor:
     """γ·V(s_final) on truncated steps, 0 elsewhere; shape [num_envs].
 
     Falls back to the value of the observation the action was taken in (rsl_rl's approximation) when the
@@ -69,7 +71,9 @@ class PPO(RslRlPPO):
         self._learning_rate = min(float(value), self.max_learning_rate)
 
     def update(self) -> dict[str, float]:
-        bad = non_finite({f"observations '{k}'": v for k, v in self.storage.observations.items()} | {"rewards": self.storage.rewards})
+        bad = non_finite(
+            {f"observations '{k}'": v for k, v in self.storage.observations.items()} | {"rewards": self.storage.rewards}
+        )
         if bad:
             raise NonFiniteError(f"the env returned non-finite {' and '.join(bad)}")
         losses = self.optimize()

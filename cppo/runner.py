@@ -64,11 +64,18 @@ class Runner(OnPolicyRunner):
             if received:  # the second one: leave now, write nothing
                 if signum == signal.SIGINT:
                     raise KeyboardInterrupt
-                print("[cppo] SIGTERM again: quitting without saving; checkpoints written so far are intact", file=sys.stderr)
+                print(
+                    "[cppo] SIGTERM again: quitting without saving; checkpoints written so far are intact",
+                    file=sys.stderr,
+                )
                 raise SystemExit(128 + signum)
             received.append(signum)
-            print(f"\n[cppo] {signal.Signals(signum).name}: stopping after this iteration to save it "
-                  "(send it again to quit at once without saving)", file=sys.stderr, flush=True)
+            print(
+                f"\n[cppo] {signal.Signals(signum).name}: stopping after this iteration to save it "
+                "(send it again to quit at once without saving)",
+                file=sys.stderr,
+                flush=True,
+            )
 
         def log_then_stop_if_asked(**kwargs) -> None:  # rsl_rl logs once per iteration, after its update
             log_iteration(**kwargs)
@@ -82,7 +89,11 @@ class Runner(OnPolicyRunner):
             super().learn(num_learning_iterations, init_at_random_ep_len)
         except NonFiniteError as err:
             failed = start + self.alg.num_updates - updates
-            kept = f"the last checkpoint, {Path(self.last_saved).name}, is intact" if self.last_saved else "no checkpoint was written"
+            kept = (
+                f"the last checkpoint, {Path(self.last_saved).name}, is intact"
+                if self.last_saved
+                else "no checkpoint was written"
+            )
             raise CppoError(f"iteration {failed}: {err}; training stopped, {kept}") from None
         finally:
             self.logger.log = log_iteration
@@ -120,7 +131,9 @@ class Runner(OnPolicyRunner):
             if mean_return is not None and mean_return == self.best_return:
                 atomic_torch_save(saved, str(Path(path).with_name("model_best.pt")))
         except OSError as err:
-            raise CppoError(f"cannot write checkpoint {path}: {err.strerror or err}; earlier checkpoints are intact") from None
+            raise CppoError(
+                f"cannot write checkpoint {path}: {err.strerror or err}; earlier checkpoints are intact"
+            ) from None
         self.last_saved = path
         self.prune(Path(path).parent)
         self.logger.save_model(path, self.current_learning_iteration)
@@ -173,8 +186,9 @@ class Runner(OnPolicyRunner):
             "world_size": self.gpu_world_size,
         }
         if not torch.distributed.is_initialized():
-            torch.distributed.init_process_group(backend="gloo", rank=self.gpu_global_rank, world_size=self.gpu_world_size)
-
+            torch.distributed.init_process_group(
+                backend="gloo", rank=self.gpu_global_rank, world_size=self.gpu_world_size
+            )
 
     def parameters_in_sync(self) -> bool:
         """True when every rank holds the same actor and critic parameters (elementwise max = min)."""
@@ -191,8 +205,12 @@ def rng_state(env) -> dict:
     state = {
         "torch": torch.get_rng_state(),
         "python": random.getstate(),
-        "numpy": {"key": torch.from_numpy(numpy_state["state"]["key"].astype(np.int64)), "pos": int(numpy_state["state"]["pos"]),
-                  "has_gauss": int(numpy_state["has_gauss"]), "gauss": float(numpy_state["gauss"])},
+        "numpy": {
+            "key": torch.from_numpy(numpy_state["state"]["key"].astype(np.int64)),
+            "pos": int(numpy_state["state"]["pos"]),
+            "has_gauss": int(numpy_state["has_gauss"]),
+            "gauss": float(numpy_state["gauss"]),
+        },
     }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
@@ -206,7 +224,13 @@ def set_rng_state(env, state: dict) -> None:
     random.setstate(tuple(tuple(x) if isinstance(x, list) else x for x in state["python"]))
     numpy_state = state["numpy"]
     np.random.set_state(
-        ("MT19937", numpy_state["key"].numpy().astype(np.uint32), numpy_state["pos"], numpy_state["has_gauss"], numpy_state["gauss"])
+        (
+            "MT19937",
+            numpy_state["key"].numpy().astype(np.uint32),
+            numpy_state["pos"],
+            numpy_state["has_gauss"],
+            numpy_state["gauss"],
+        )
     )
     if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
         torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])

@@ -25,7 +25,9 @@ def new_run_dir(log_root: str, experiment: str, run_name: str = "") -> Path:
     except FileExistsError:
         raise CppoError(f"run directory {path} already exists (two runs started in the same second?); retry") from None
     except OSError as err:
-        raise CppoError(f"cannot write to log directory {path.parent}: {err.strerror}; pass a writable --log_root") from None
+        raise CppoError(
+            f"cannot write to log directory {path.parent}: {err.strerror}; pass a writable --log_root"
+        ) from None
     return path
 
 

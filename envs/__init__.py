@@ -26,8 +26,9 @@ def check_assets(task, env_cfg) -> None:
 def make_env(task, env_cfg, device: str | torch.device) -> VecEnv:
     """Build the VecEnv of a registered task (`tasks.TaskSpec`) from its (possibly overridden) env config."""
     if task.backend == "playground":
-        from envs.playground import PlaygroundVecEnv
+        from envs.playground import PlaygroundVecEnv, configure_jax
 
+        configure_jax()
         return PlaygroundVecEnv(env_cfg, device=device, menagerie_robot=task.menagerie_robot)
     if task.backend == "isaaclab":
         from envs.isaaclab import make_isaaclab_env

@@ -57,5 +57,10 @@ class MultiGoalCfg:
     seed: int = 0
 
     limits: ClassVar[dict[str, str]] = {
-        "num_envs": ">= 1", "num_goals": ">= 1", "radius": "> 0", "episode_length": ">= 1", "dt": "> 0", "start_box": ">= 0",
-    }  # fmt: skip
+        "num_envs": ">= 1",
+        "num_goals": ">= 1",
+        "radius": "> 0",
+        "episode_length": ">= 1",
+        "dt": "> 0",
+        "start_box": ">= 0",
+    }

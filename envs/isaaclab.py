@@ -69,10 +69,14 @@ def registered_cfg(task: str, entry_point: str) -> Any:
     try:
         return load_cfg_from_registry(task, entry_point)
     except (ValueError, KeyError, ModuleNotFoundError) as err:
-        raise CppoError(f"Isaac Lab has no {entry_point.removesuffix('_entry_point')} for task {task} ({err})") from None
+        raise CppoError(
+            f"Isaac Lab has no {entry_point.removesuffix('_entry_point')} for task {task} ({err})"
+        ) from None
 
 
-def make_isaaclab_env(cfg: IsaacLabEnvCfg, device: str | torch.device, render_mode: str | None = None) -> IsaacLabVecEnv:
+def make_isaaclab_env(
+    cfg: IsaacLabEnvCfg, device: str | torch.device, render_mode: str | None = None
+) -> IsaacLabVecEnv:
     import gymnasium as gym
     from isaaclab_rl.rsl_rl import RslRlVecEnvWrapper
 

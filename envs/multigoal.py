@@ -44,7 +44,9 @@ class MultiGoalEnv(VecEnv):
 
     def reset_where(self, mask: torch.Tensor) -> None:
         """Fresh random starts for the masked envs (torch.where: no host sync)."""
-        start = (torch.rand(self.num_envs, 2, generator=self.generator, device=self.device) * 2 - 1) * self.cfg.start_box
+        start = (
+            torch.rand(self.num_envs, 2, generator=self.generator, device=self.device) * 2 - 1
+        ) * self.cfg.start_box
         keep = ~mask.unsqueeze(-1)
         self.position = torch.where(keep, self.position, start)
         self.velocity = torch.where(keep, self.velocity, torch.zeros_like(self.velocity))
@@ -86,7 +88,9 @@ class MultiGoalEnv(VecEnv):
 
 
 @torch.no_grad()
-def evaluate_modes(policy, cfg: MultiGoalCfg, num_episodes: int = 1000, hit_radius: float = 1.0, min_share: float = 0.05, device="cpu"):
+def evaluate_modes(
+    policy, cfg: MultiGoalCfg, num_episodes: int = 1000, hit_radius: float = 1.0, min_share: float = 0.05, device="cpu"
+):
     """Start `num_episodes` episodes at the origin, run `policy(obs TensorDict) -> actions` to the end.
 
     Returns a dict: goals_reached (goals where ≥ min_share of episodes end within hit_radius),
@@ -119,7 +123,9 @@ def evaluate_modes(policy, cfg: MultiGoalCfg, num_episodes: int = 1000, hit_radi
     }
 
 
-def plot_trajectories(trajectories: torch.Tensor, cfg: MultiGoalCfg, path: str, title: str = "", max_lines: int = 200) -> None:
+def plot_trajectories(
+    trajectories: torch.Tensor, cfg: MultiGoalCfg, path: str, title: str = "", max_lines: int = 200
+) -> None:
     """PNG of trajectories from the origin, with the goals."""
     import matplotlib
 

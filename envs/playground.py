@@ -10,37 +10,35 @@ hand-off per step, no host round-trip.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NamedTuple
 
-# JAX must not grab 75% of the GPU when torch shares it. Set before jax is imported anywhere.
-os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+import jax
+import jax.numpy as jp
+import torch
+from rsl_rl.env import VecEnv
+from tensordict import TensorDict
 
-from pathlib import Path  # noqa: E402
-from typing import Any, Callable, NamedTuple  # noqa: E402
-
-import jax  # noqa: E402
-import jax.numpy as jp  # noqa: E402
-import torch  # noqa: E402
-from rsl_rl.env import VecEnv  # noqa: E402
-from tensordict import TensorDict  # noqa: E402
-
-from cppo.errors import CppoError, UsageError  # noqa: E402
-from envs.config import PlaygroundEnvCfg  # noqa: E402
+from cppo.errors import CppoError, UsageError
+from envs.config import PlaygroundEnvCfg
 
 MENAGERIE_ENV_VAR = "CPPO_MENAGERIE_DIR"
 PHYSICS_STATE_FIELDS = ("qpos", "qvel", "mocap_pos", "mocap_quat", "xfrc_applied")
 
 
-def enable_compilation_cache() -> None:
-    """Keep compiled XLA programs on disk across runs: a second start of the same task and env count skips
-    compilation (Go1 on 2 CPU cores: ~45 s → ~15 s to the first step). $JAX_COMPILATION_CACHE_DIR moves it."""
+def configure_jax() -> None:
+    """How cppo runs JAX, set once before the first env is built (envs.make_env calls it):
+    - no preallocation: JAX must not grab 75% of the GPU when torch shares it (read when JAX first starts its
+      GPU client, which happens lazily, after this call);
+    - compiled XLA programs kept on disk across runs: a second start of the same task and env count skips
+      compilation (Go1 on 2 CPU cores: ~45 s → ~15 s to the first step). $JAX_COMPILATION_CACHE_DIR moves it."""
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     if not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
         cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cppo" / "jax"
         jax.config.update("jax_compilation_cache_dir", str(cache))
     if "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS" not in os.environ:
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # start-up compiles many small programs
-
-
-enable_compilation_cache()
 
 
 class Carry(NamedTuple):
@@ -63,7 +61,9 @@ def playground_modules():
         raise CppoError(
             f"MuJoCo Playground is not installed ({err}); install it with: pip install -e '.[playground]'"
         ) from None
-    except Exception:  # `import mujoco` loads the OpenGL library MUJOCO_GL names, and fails deep inside if it is missing
+    except (
+        Exception
+    ):  # `import mujoco` loads the OpenGL library MUJOCO_GL names, and fails deep inside if it is missing
         gl = os.environ.get("MUJOCO_GL")
         if gl is None:
             raise
@@ -121,7 +121,11 @@ def batched_env_fns(env, randomizer: Callable | None, key: jax.Array, num_envs: 
     The per-env fields travel as jit arguments: as closure constants they would be baked into the
     compiled program, so every seed would compile anew and the compilation cache would never hit."""
     if randomizer is None:
-        return None, (lambda _, keys: jax.vmap(env.reset)(keys)), (lambda _, state, actions: jax.vmap(env.step)(state, actions))
+        return (
+            None,
+            (lambda _, keys: jax.vmap(env.reset)(keys)),
+            (lambda _, state, actions: jax.vmap(env.step)(state, actions)),
+        )
     models, in_axes = randomizer(env.mjx_model, jax.random.split(key, num_envs))
     per_env = jax.tree.map(lambda field, axis: None if axis is None else field, models, in_axes)
     shared = jax.tree.map(lambda field, axis: field if axis is None else None, models, in_axes)
@@ -141,7 +145,9 @@ def batched_env_fns(env, randomizer: Callable | None, key: jax.Array, num_envs: 
         return call
 
     def full_models(fields):
-        return jax.tree.map(lambda own, common: common if own is None else own, fields, shared, is_leaf=lambda x: x is None)
+        return jax.tree.map(
+            lambda own, common: common if own is None else own, fields, shared, is_leaf=lambda x: x is None
+        )
 
     reset = jax.vmap(with_model(env.reset), in_axes=(in_axes, 0))
     step = jax.vmap(with_model(env.step), in_axes=(in_axes, 0, 0))
@@ -288,7 +294,7 @@ class PlaygroundVecEnv(VecEnv):
             episode_length = jp.where(done, 0, episode_length)
             next_leaves = jax.tree.leaves(Carry(next_state, episode_length, key))
             # The same dtypes as the input, none weakly typed: else the second call compiles all over again.
-            return [new.astype(old.dtype) for new, old in zip(next_leaves, carry_leaves)], packed
+            return [new.astype(old.dtype) for new, old in zip(next_leaves, carry_leaves, strict=True)], packed
 
         return step
 

@@ -6,11 +6,12 @@ Each task's defaults live in one place (its module's table); the CLI overrides t
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
-from typing import Any, Callable
+from typing import Any
 
-from cppo.config import AgentCfg, CPPOCfg, DipoleCfg, flow_algorithm
+from cppo.algorithms import get_algorithm
+from cppo.config import AgentCfg
 from cppo.errors import UsageError
 
 DEFAULT_TASK = "CartpoleBalance"
@@ -22,39 +23,28 @@ DEFAULT_ALGORITHM = "cppo"
 class TaskSpec:
     name: str
     backend: str
-    """"playground" (MuJoCo Playground) or "builtin" (small torch envs in envs/)."""
+    """"playground" (MuJoCo Playground), "builtin" (small torch envs in envs/) or "isaaclab"."""
     env_cfg: Callable[[], Any]
-    agent_cfgs: dict[str, Callable[[], AgentCfg]]
-    """Algorithm name → a fresh default agent config."""
+    agent: Callable[[], AgentCfg]
+    """The task's default agent config with PPO settings; every algorithm starts from it (cppo.algorithms)."""
+    algorithm_fields: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per algorithm name, the task's departures from those settings (e.g. DIPOLE's fit budget)."""
     menagerie_robot: str | None = None
     """mujoco_menagerie folder the task's robot lives in (None: the env ships its own model)."""
     cpu_sizes: dict[str, Any] = field(default_factory=dict)
     """Config values (override keys, e.g. "env.num_envs") that replace GPU-sized defaults on a CPU run."""
 
     def agent_cfg(self, algo: str) -> AgentCfg:
-        if algo not in self.agent_cfgs:
-            raise UsageError(f"unknown algorithm '{algo}' for task {self.name}; choose from: {', '.join(self.agent_cfgs)}")
-        return self.agent_cfgs[algo]()
+        """A fresh default agent config for one registered algorithm."""
+        algorithm = get_algorithm(algo)
+        cfg = self.agent()
+        cfg.algorithm = algorithm.algorithm_cfg(cfg.algorithm, **self.algorithm_fields.get(algo, {}))
+        return cfg
 
 
 # DIPOLE's flows learn by weighted regression, not through a ratio: on the small (CPU-sized) rollouts they
 # need ~160 gradient steps per iteration where PPO takes 20 (docs/dipole.md).
 DIPOLE_FIT = {"num_mini_batches": 16, "num_learning_epochs": 10}
-
-
-def algorithms(ppo: Callable[[], AgentCfg], **flow_fields: dict[str, Any]) -> dict[str, Callable[[], AgentCfg]]:
-    """A task's agent configs for every algorithm, from its PPO config: CPPO and DIPOLE keep PPO's rollout,
-    critic and optimizer settings; `flow_fields` sets algorithm fields per algorithm, e.g. cppo={...}."""
-
-    def flow(algorithm: type, fields: dict[str, Any]) -> AgentCfg:
-        cfg = ppo()
-        cfg.algorithm = flow_algorithm(cfg.algorithm, algorithm, **fields)
-        return cfg
-
-    agents = {"ppo": ppo}
-    for name, algorithm in (("cppo", CPPOCfg), ("dipole", DipoleCfg)):
-        agents[name] = partial(flow, algorithm, flow_fields.get(name, {}))
-    return agents
 
 
 REGISTRY: dict[str, TaskSpec] = {}

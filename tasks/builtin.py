@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cppo.config import AgentCfg, PolicyCfg, PPOCfg
 from envs.config import MultiGoalCfg
-from tasks import DIPOLE_FIT, TaskSpec, algorithms, register
+from tasks import DIPOLE_FIT, TaskSpec, register
 
 
 def multigoal_ppo() -> AgentCfg:
@@ -17,5 +17,12 @@ def multigoal_ppo() -> AgentCfg:
     )
 
 
-agents = algorithms(multigoal_ppo, cppo={"kernel_hidden_dims": (64, 64)}, dipole=DIPOLE_FIT)
-register(TaskSpec("MultiGoal", "builtin", MultiGoalCfg, agents))
+register(
+    TaskSpec(
+        "MultiGoal",
+        "builtin",
+        MultiGoalCfg,
+        multigoal_ppo,
+        {"cppo": {"kernel_hidden_dims": (64, 64)}, "dipole": DIPOLE_FIT},
+    )
+)

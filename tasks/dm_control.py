@@ -10,7 +10,7 @@ from functools import partial
 
 from cppo.config import AgentCfg, PolicyCfg, PPOCfg
 from envs.config import PlaygroundEnvCfg
-from tasks import DIPOLE_FIT, TaskSpec, algorithms, register
+from tasks import DIPOLE_FIT, TaskSpec, register
 
 # Playground 0.2.0's dm_control_suite.ALL_ENVS (a test checks this list against the installed package).
 DM_CONTROL_TASKS = (
@@ -46,4 +46,4 @@ def ppo_cfg(name: str) -> AgentCfg:
 
 
 for _name in DM_CONTROL_TASKS:
-    register(TaskSpec(_name, "playground", partial(env_cfg, _name), algorithms(partial(ppo_cfg, _name), dipole=DIPOLE_FIT)))
+    register(TaskSpec(_name, "playground", partial(env_cfg, _name), partial(ppo_cfg, _name), {"dipole": DIPOLE_FIT}))

@@ -10,7 +10,8 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from cppo.config import AgentCfg, CPPOCfg, DipoleCfg, PolicyCfg, PPOCfg, flow_algorithm
+from cppo.algorithms import get_algorithm
+from cppo.config import AgentCfg, PolicyCfg, PPOCfg
 from envs.config import IsaacLabEnvCfg
 from tasks import TaskSpec
 
@@ -19,11 +20,11 @@ PPO_FIELDS = (
     "num_learning_epochs", "num_mini_batches", "clip_param", "gamma", "lam", "value_loss_coef", "entropy_coef",
     "learning_rate", "max_grad_norm", "use_clipped_value_loss", "schedule", "desired_kl",
 )  # fmt: skip
-FLOW_ALGORITHMS = {"cppo": CPPOCfg, "dipole": DipoleCfg}
 
 
-def agent_cfg_from_isaaclab(registered: dict[str, Any], algo: str) -> AgentCfg:
-    """Our AgentCfg from an Isaac Lab RslRlOnPolicyRunnerCfg as a dict (`cfg.to_dict()`).
+def agent_cfg_from_isaaclab(registered: dict[str, Any], algo: str = "ppo") -> AgentCfg:
+    """Our AgentCfg for `algo` from an Isaac Lab RslRlOnPolicyRunnerCfg as a dict (`cfg.to_dict()`): its PPO
+    settings, from which every registered algorithm derives its own (cppo.algorithms).
 
     Isaac Lab normalizes actor and critic inputs separately; ours share one switch, taken from the actor's
     (older configs: `empirical_normalization`). The run keeps our `<task>_<algo>` experiment name."""
@@ -31,11 +32,8 @@ def agent_cfg_from_isaaclab(registered: dict[str, Any], algo: str) -> AgentCfg:
     normalization = policy.get("actor_obs_normalization")
     if normalization is None:
         normalization = bool(registered.get("empirical_normalization"))
-    algorithm_cfg = PPOCfg(**{name: algorithm[name] for name in PPO_FIELDS})
-    if algo != "ppo":
-        algorithm_cfg = flow_algorithm(algorithm_cfg, FLOW_ALGORITHMS[algo])
     return AgentCfg(
-        algorithm=algorithm_cfg,
+        algorithm=get_algorithm(algo).algorithm_cfg(PPOCfg(**{name: algorithm[name] for name in PPO_FIELDS})),
         policy=PolicyCfg(
             actor_hidden_dims=tuple(policy["actor_hidden_dims"]),
             critic_hidden_dims=tuple(policy["critic_hidden_dims"]),
@@ -60,11 +58,13 @@ def env_cfg(task: str) -> IsaacLabEnvCfg:
     from envs.isaaclab import registered_cfg
 
     clip = registered_agent(task).get("clip_actions") or 0.0
-    return IsaacLabEnvCfg(task_id=task, num_envs=registered_cfg(task, "env_cfg_entry_point").scene.num_envs, clip_actions=clip)
+    return IsaacLabEnvCfg(
+        task_id=task, num_envs=registered_cfg(task, "env_cfg_entry_point").scene.num_envs, clip_actions=clip
+    )
 
 
-def agent_cfg(task: str, algo: str) -> AgentCfg:
-    return agent_cfg_from_isaaclab(registered_agent(task), algo)
+def agent_cfg(task: str) -> AgentCfg:
+    return agent_cfg_from_isaaclab(registered_agent(task))
 
 
 def isaaclab_task(name: str) -> TaskSpec:
@@ -72,5 +72,4 @@ def isaaclab_task(name: str) -> TaskSpec:
     from envs.isaaclab import require_isaaclab
 
     require_isaaclab(name)
-    agents = {algo: partial(agent_cfg, name, algo) for algo in ("ppo", *FLOW_ALGORITHMS)}
-    return TaskSpec(name, "isaaclab", partial(env_cfg, name), agents)
+    return TaskSpec(name, "isaaclab", partial(env_cfg, name), partial(agent_cfg, name))

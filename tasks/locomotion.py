@@ -21,7 +21,7 @@ from functools import partial
 
 from cppo.config import AgentCfg, PolicyCfg, PPOCfg
 from envs.config import PlaygroundEnvCfg
-from tasks import TaskSpec, algorithms, register
+from tasks import TaskSpec, register
 
 NUM_ENVS = 8192
 STEPS_PER_ENV = 20  # brax's unroll_length
@@ -68,8 +68,15 @@ def ppo_cfg(name: str) -> AgentCfg:
     actor_dims, critic_dims = (task.hidden_dims, task.hidden_dims) if task.hidden_dims else ((128,) * 4, (256,) * 5)
     return AgentCfg(
         algorithm=PPOCfg(
-            num_learning_epochs=4, num_mini_batches=32, clip_param=task.clip_param, gamma=0.97, lam=0.95,
-            entropy_coef=ENTROPY_COEF, learning_rate=3e-4, schedule="fixed", max_grad_norm=1.0,
+            num_learning_epochs=4,
+            num_mini_batches=32,
+            clip_param=task.clip_param,
+            gamma=0.97,
+            lam=0.95,
+            entropy_coef=ENTROPY_COEF,
+            learning_rate=3e-4,
+            schedule="fixed",
+            max_grad_norm=1.0,
         ),
         policy=PolicyCfg(actor_hidden_dims=actor_dims, critic_hidden_dims=critic_dims, init_noise_std=1.0),
         num_steps_per_env=STEPS_PER_ENV,
@@ -79,5 +86,14 @@ def ppo_cfg(name: str) -> AgentCfg:
 
 
 for _name, _task in TASKS.items():
-    agents = algorithms(partial(ppo_cfg, _name))  # the flow algorithms take PPO's settings and the actor's network size
-    register(TaskSpec(_name, "playground", partial(env_cfg, _name), agents, menagerie_robot=_task.robot, cpu_sizes=CPU_SIZES))
+    # the flow algorithms take PPO's settings and the actor's network size
+    register(
+        TaskSpec(
+            _name,
+            "playground",
+            partial(env_cfg, _name),
+            partial(ppo_cfg, _name),
+            menagerie_robot=_task.robot,
+            cpu_sizes=CPU_SIZES,
+        )
+    )

@@ -5,6 +5,7 @@ import re
 import sys
 
 import pytest
+
 from helpers import ROOT, scalars
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -41,7 +42,7 @@ def test_table_matches_the_logged_scalars(comparison):
         assert cells[2] == "1" and cells[4] == "6,400"
         assert cells[3] == f"{returns[-1][1]:.1f} ± 0.0"
         assert cells[5] == f"{sum(fps) / len(fps):,.0f}"
-        assert cells[7] == f"{sum(c + l for c, l in zip(collect, learn)) / len(collect):.3f}"
+        assert cells[7] == f"{sum(c + learned for c, learned in zip(collect, learn, strict=True)) / len(collect):.3f}"
         assert re.fullmatch(r"\d+ \(RSS\)", cells[8]) and 100 < int(cells[8].split()[0]) < 20000
 
 

@@ -32,7 +32,9 @@ def test_unknown_key_suggests_the_closest():
         apply_overrides(roots(), ["agent.algorithm.lerning_rate=1e-3"])
 
 
-@pytest.mark.parametrize("override", ["env.num_envs=many", "env.full_reset=maybe", "agent.policy.actor_hidden_dims=a,b", "noequals"])
+@pytest.mark.parametrize(
+    "override", ["env.num_envs=many", "env.full_reset=maybe", "agent.policy.actor_hidden_dims=a,b", "noequals"]
+)
 def test_bad_values_name_the_key(override):
     with pytest.raises(UsageError) as err:
         apply_overrides(roots(), [override])

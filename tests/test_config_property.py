@@ -8,9 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import train
+from app.cli import build_configs, parse_train_args
 from cppo.checks import validate
-from cppo.cli import build_configs
 from cppo.config import config_paths
 from cppo.errors import UsageError
 from tasks import REGISTRY, get_task
@@ -35,7 +34,9 @@ numbers = st.one_of(
     st.sampled_from([0, 1, -1, 1e-12, 1e300, -0.0, 0.5, 2]),
 ).map(str)
 texts = st.one_of(
-    st.sampled_from(["", "nan", "inf", "-inf", "true", "false", "none", "[]", "()", ",", "1,", ",1", "a,b", "64,64", "0,0"]),
+    st.sampled_from(
+        ["", "nan", "inf", "-inf", "true", "false", "none", "[]", "()", ",", "1,", ",1", "a,b", "64,64", "0,0"]
+    ),
     st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12),
     st.lists(numbers, max_size=4).map(",".join),
 )
@@ -45,7 +46,9 @@ keys = st.one_of(
     st.sampled_from(KEYS).map(lambda k: k.replace(".", "_", 1)),
     st.text(max_size=20).filter(lambda k: not k.startswith("-")),  # (a leading "-" makes it a flag, not an override)
 )
-overrides = st.lists(st.tuples(keys, st.one_of(numbers, texts)).map(lambda kv: f"{kv[0]}={kv[1]}"), min_size=1, max_size=4)
+overrides = st.lists(
+    st.tuples(keys, st.one_of(numbers, texts)).map(lambda kv: f"{kv[0]}={kv[1]}"), min_size=1, max_size=4
+)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -54,7 +57,7 @@ def test_any_override_is_accepted_or_one_usage_line(task, algo, overrides, no_eq
     if no_equals:
         overrides = [o.replace("=", "", 1) for o in overrides]
     try:
-        args = train.parse_args(["--task", task, "--algo", algo, *overrides])
+        args = parse_train_args(["--task", task, "--algo", algo, *overrides])
         _, env_cfg, agent_cfg = build_configs(args, None, cpu_sizes=True)
     except UsageError as err:
         message = str(err)
@@ -70,4 +73,4 @@ def test_any_override_is_accepted_or_one_usage_line(task, algo, overrides, no_eq
 @pytest.mark.parametrize("task", sorted(REGISTRY))
 def test_every_registered_default_is_valid(task, algo):
     for cpu_sizes in (False, True):
-        build_configs(train.parse_args(["--task", task, "--algo", algo]), None, cpu_sizes=cpu_sizes)
+        build_configs(parse_train_args(["--task", task, "--algo", algo]), None, cpu_sizes=cpu_sizes)

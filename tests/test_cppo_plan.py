@@ -17,7 +17,9 @@ NUM_ENVS, STEPS = 64, 16
 
 def make(obs_dim: int, num_actions: int, **switches) -> CPPO:
     algorithm = CPPOCfg(entropy_coef=0.0, flow_steps=8, integrator="euler", **switches)
-    agent = AgentCfg(algorithm=algorithm, policy=PolicyCfg(actor_hidden_dims=(64, 64), critic_hidden_dims=(32,), init_noise_std=0.5))
+    agent = AgentCfg(
+        algorithm=algorithm, policy=PolicyCfg(actor_hidden_dims=(64, 64), critic_hidden_dims=(32,), init_noise_std=0.5)
+    )
     agent.num_steps_per_env = STEPS
     return make_algorithm(agent, obs_dim, num_actions, NUM_ENVS)
 

@@ -5,16 +5,17 @@ import pytest
 import torch
 from tensordict import TensorDict
 
-from helpers import make_algorithm
-
 from cppo.config import AgentCfg, CPPOCfg, PolicyCfg
 from cppo.cppo import CPPO
 from cppo.flow import CudaGraphed, FlowVelocity, sample_flow
 from cppo.kernel import GaussianKernel, gaussian_entropy, gaussian_kl, gaussian_log_prob
+from helpers import make_algorithm
 
 
 def make_cppo(obs_dim=3, num_actions=2, num_envs=8, steps=4, **switches) -> CPPO:
-    agent = AgentCfg(algorithm=CPPOCfg(**switches), policy=PolicyCfg(actor_hidden_dims=(32, 32), critic_hidden_dims=(32,)))
+    agent = AgentCfg(
+        algorithm=CPPOCfg(**switches), policy=PolicyCfg(actor_hidden_dims=(32, 32), critic_hidden_dims=(32,))
+    )
     agent.num_steps_per_env = steps
     return make_algorithm(agent, obs_dim, num_actions, num_envs)
 

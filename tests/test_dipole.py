@@ -5,7 +5,6 @@ import re
 
 import pytest
 import torch
-from helpers import make_algorithm, one_line_error, run_script, scalars
 from rsl_rl.storage import RolloutStorage
 from tensordict import TensorDict
 
@@ -14,10 +13,13 @@ from cppo.config import AgentCfg, DipoleCfg, PolicyCfg
 from cppo.dipole import DIPOLE, dipole_weights
 from cppo.errors import UsageError
 from cppo.flow import sample_flow
+from helpers import make_algorithm, one_line_error, run_script, scalars
 
 
 def make_dipole(obs_dim=3, num_actions=2, num_envs=8, **fields) -> DIPOLE:
-    agent = AgentCfg(algorithm=DipoleCfg(**fields), policy=PolicyCfg(actor_hidden_dims=(32, 32), critic_hidden_dims=(32,)))
+    agent = AgentCfg(
+        algorithm=DipoleCfg(**fields), policy=PolicyCfg(actor_hidden_dims=(32, 32), critic_hidden_dims=(32,))
+    )
     return make_algorithm(agent, obs_dim, num_actions, num_envs)
 
 
@@ -92,7 +94,9 @@ def test_the_fit_splits_a_bimodal_rollout_by_advantage_and_omega_makes_it_greedi
     assert pi_minus == pytest.approx(torch.sigmoid(torch.tensor(-2.0)).item(), abs=0.07)
     greedy = [good_share(alg.actor.sample(s, noise, omega)) for omega in (0.0, 0.5, 1.0, 2.0)]
     assert greedy[0] == pytest.approx(pi_plus)
-    assert all(later >= earlier for earlier, later in zip(greedy, greedy[1:])) and greedy[-1] > 0.97, greedy
+    assert all(later >= earlier for earlier, later in zip(greedy, greedy[1:], strict=False)) and greedy[-1] > 0.97, (
+        greedy
+    )
 
 
 @pytest.mark.parametrize("shared", [False, True], ids=["two-networks", "shared-network"])
@@ -122,7 +126,9 @@ def test_bad_settings_are_usage_errors(fields, message):
 
 
 def test_train_cli_names_the_bad_dipole_setting(tmp_path):
-    result = run_script("train.py", "--task", "MultiGoal", "--algo", "dipole", "--log_root", str(tmp_path), "agent.algorithm.omega=-0.5")
+    result = run_script(
+        "train.py", "--task", "MultiGoal", "--algo", "dipole", "--log_root", str(tmp_path), "agent.algorithm.omega=-0.5"
+    )
     one_line_error(result, 2, "agent.algorithm.omega", "≥ 0")
 
 

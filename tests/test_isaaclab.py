@@ -14,27 +14,44 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from helpers import ROOT, one_line_error, run_script
 from tensordict import TensorDict
 
 from cppo.config import CPPOCfg
 from cppo.ppo import time_out_bootstrap
 from envs.config import IsaacLabEnvCfg
 from envs.isaaclab import IsaacLabVecEnv
+from helpers import ROOT, one_line_error, run_script
 from tasks.isaaclab import agent_cfg_from_isaaclab
 
 # Registered rsl_rl agent configs as `to_dict()` gives them, copied from the isaaclab 2.3.2.post1 wheel
 # (PyPI): source/isaaclab_tasks/isaaclab_tasks/manager_based/{locomotion/velocity/config/anymal_d,
 # classic/ant, classic/cartpole}/agents/rsl_rl_ppo_cfg.py. Importing them needs Isaac Sim (pxr).
-COMMON = {"value_loss_coef": 1.0, "use_clipped_value_loss": True, "clip_param": 0.2, "num_learning_epochs": 5,
-          "num_mini_batches": 4, "schedule": "adaptive", "gamma": 0.99, "lam": 0.95, "desired_kl": 0.01, "max_grad_norm": 1.0}  # fmt: skip
+COMMON = {
+    "value_loss_coef": 1.0,
+    "use_clipped_value_loss": True,
+    "clip_param": 0.2,
+    "num_learning_epochs": 5,
+    "num_mini_batches": 4,
+    "schedule": "adaptive",
+    "gamma": 0.99,
+    "lam": 0.95,
+    "desired_kl": 0.01,
+    "max_grad_norm": 1.0,
+}
 
 
 def isaaclab_agent(steps, iterations, name, hidden, entropy, lr):
     policy = {"init_noise_std": 1.0, "actor_obs_normalization": False, "critic_obs_normalization": False,
               "actor_hidden_dims": hidden, "critic_hidden_dims": hidden, "activation": "elu"}  # fmt: skip
-    return {"seed": 42, "num_steps_per_env": steps, "max_iterations": iterations, "save_interval": 50, "experiment_name": name,
-            "policy": policy, "algorithm": {**COMMON, "entropy_coef": entropy, "learning_rate": lr}}  # fmt: skip
+    return {
+        "seed": 42,
+        "num_steps_per_env": steps,
+        "max_iterations": iterations,
+        "save_interval": 50,
+        "experiment_name": name,
+        "policy": policy,
+        "algorithm": {**COMMON, "entropy_coef": entropy, "learning_rate": lr},
+    }
 
 
 REGISTERED = {
@@ -126,7 +143,9 @@ class StandInRslRlWrapper:
 
 
 def adapter(**env_kwargs) -> IsaacLabVecEnv:
-    return IsaacLabVecEnv(StandInRslRlWrapper(StandInDirectRLEnv(**env_kwargs)), IsaacLabEnvCfg(task_id="Isaac-StandIn-v0"))
+    return IsaacLabVecEnv(
+        StandInRslRlWrapper(StandInDirectRLEnv(**env_kwargs)), IsaacLabEnvCfg(task_id="Isaac-StandIn-v0")
+    )
 
 
 def step_until_time_out(env: IsaacLabVecEnv):
@@ -200,7 +219,10 @@ def test_example_config_runs_cppo_under_rsl_rls_own_runner(tmp_path):
 
     example = runpy.run_path(str(ROOT / "examples" / "isaaclab_cppo.py"))
     config = example["cppo_runner_cfg"](REGISTERED["Isaac-Cartpole-v0"], flow_steps=4)
-    assert config["algorithm"]["class_name"] == "cppo.cppo:CPPO" and config["actor"]["class_name"] == "cppo.flow_policy:FlowPolicy"
+    assert (
+        config["algorithm"]["class_name"] == "cppo.cppo:CPPO"
+        and config["actor"]["class_name"] == "cppo.flow_policy:FlowPolicy"
+    )
     assert example["ANYMAL_D_FLAT"]["actor"]["hidden_dims"] == [128, 128, 128]
     config["num_steps_per_env"] = 10
     runner = OnPolicyRunner(StandInRslRlWrapper(StandInDirectRLEnv()), config, log_dir=str(tmp_path), device="cpu")

@@ -10,11 +10,11 @@ import math
 
 import numpy as np
 import pytest
-from helpers import one_line_error, run_script, scalars
 
 import tasks
-from cppo.cli import build_configs
-from envs.render import joystick_key
+from app.cli import build_configs
+from app.render import joystick_key
+from helpers import one_line_error, run_script, scalars
 from tasks.locomotion import CPU_SIZES, NUM_ENVS, STEPS_PER_ENV, TASKS
 
 ISSUE_TASKS = (
@@ -72,7 +72,9 @@ def test_a_cpu_run_picks_small_sizes_and_flags_still_win():
     cpu = build_configs(flags(task=DEFAULT_SUITE), cpu_sizes=True)
     assert gpu[1].num_envs == NUM_ENVS and cpu[1].num_envs == CPU_SIZES["env.num_envs"]
     assert cpu[2].algorithm.num_mini_batches == CPU_SIZES["agent.algorithm.num_mini_batches"]
-    _, env, agent = build_configs(flags(task=DEFAULT_SUITE, num_envs=8, overrides=["agent.algorithm.num_mini_batches=2"]), cpu_sizes=True)
+    _, env, agent = build_configs(
+        flags(task=DEFAULT_SUITE, num_envs=8, overrides=["agent.algorithm.num_mini_batches=2"]), cpu_sizes=True
+    )
     assert env.num_envs == 8 and agent.algorithm.num_mini_batches == 2
     _, cartpole_env, _ = build_configs(flags(task="CartpoleBalance"), cpu_sizes=True)
     assert cartpole_env.num_envs == tasks.get_task("CartpoleBalance").env_cfg().num_envs  # CPU-sized already
@@ -90,7 +92,9 @@ def test_viewer_keys_steer_the_command():
 
 def test_missing_robot_models_name_the_directory_and_the_flag(tmp_path):
     missing = tmp_path / "no_menagerie"
-    result = run_script("train.py", "--task", DEFAULT_SUITE, "--menagerie_dir", str(missing), "--log_root", str(tmp_path / "logs"))
+    result = run_script(
+        "train.py", "--task", DEFAULT_SUITE, "--menagerie_dir", str(missing), "--log_root", str(tmp_path / "logs")
+    )
     one_line_error(result, 1, str(missing), "--menagerie_dir")
     assert not (tmp_path / "logs").exists()  # failed before a run folder was made
 
@@ -101,7 +105,16 @@ def smoke_marks(name: str):
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=smoke_marks(n)) for n in sorted(TASKS)])
 def test_cpu_smoke_run_trains_checkpoints_and_records(name, menagerie_dir, tmp_path):
-    common = ["--task", name, "--num_envs", str(SMOKE_ENVS), "--menagerie_dir", str(menagerie_dir), "--log_root", str(tmp_path)]
+    common = [
+        "--task",
+        name,
+        "--num_envs",
+        str(SMOKE_ENVS),
+        "--menagerie_dir",
+        str(menagerie_dir),
+        "--log_root",
+        str(tmp_path),
+    ]
     losses = {
         "ppo": ["surrogate", "value"],
         "cppo": ["surrogate", "value", "flow_matching"],
@@ -118,7 +131,9 @@ def test_cpu_smoke_run_trains_checkpoints_and_records(name, menagerie_dir, tmp_p
 
     command = ["--command", "0.8", "0", "0.3"] if name in JOYSTICK else []
     run_dir = next((tmp_path / f"{name}_cppo").iterdir())
-    result = run_script("play.py", *common, "--algo", "cppo", "--headless", "--video", "--video_length", "12", "--steps", "12", *command)
+    result = run_script(
+        "play.py", *common, "--algo", "cppo", "--headless", "--video", "--video_length", "12", "--steps", "12", *command
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     (video,) = (run_dir / "videos" / "play").glob("*.mp4")
     frames = read_frames(video)

@@ -5,12 +5,12 @@ import re
 
 import pytest
 import torch
-from helpers import make_algorithm, one_line_error, run_script, scalars
 from tensordict import TensorDict
 
 from cppo.config import AgentCfg, CPPOCfg, DipoleCfg, OfflineCfg, PolicyCfg
 from cppo.dataset import Transitions
 from cppo.offline import expectile_loss, pretrain, train_offline
+from helpers import make_algorithm, one_line_error, run_script, scalars
 
 SMALL = PolicyCfg(actor_hidden_dims=(64, 64), critic_hidden_dims=(64, 64))
 
@@ -18,7 +18,14 @@ SMALL = PolicyCfg(actor_hidden_dims=(64, 64), critic_hidden_dims=(64, 64))
 def one_step_dataset(actions: torch.Tensor, rewards: torch.Tensor, obs_dim: int = 3) -> Transitions:
     """Episodes of one step (every step terminal): Q(s, a) is the reward, so the better actions are known."""
     n = actions.shape[0]
-    return Transitions({"policy": torch.randn(n, obs_dim)}, actions, rewards, torch.ones(n), torch.zeros(n), {"policy": torch.randn(n, obs_dim)})
+    return Transitions(
+        {"policy": torch.randn(n, obs_dim)},
+        actions,
+        rewards,
+        torch.ones(n),
+        torch.zeros(n),
+        {"policy": torch.randn(n, obs_dim)},
+    )
 
 
 def samples(alg, n: int = 4096, **omega) -> torch.Tensor:
@@ -55,7 +62,10 @@ def test_behaviour_cloning_keeps_both_modes_of_the_data(algo):
     agent = AgentCfg(algorithm=CPPOCfg() if algo == "cppo" else DipoleCfg(), policy=SMALL)
     alg = make_algorithm(agent, 3, 1)
     pretrain(alg, data, steps=600, batch_size=512)
-    for actions in (samples(alg) if algo == "cppo" else samples(alg, omega=0.0), samples(alg, omega=2.0) if algo == "dipole" else None):
+    for actions in (
+        samples(alg) if algo == "cppo" else samples(alg, omega=0.0),
+        samples(alg, omega=2.0) if algo == "dipole" else None,
+    ):
         if actions is None:
             continue
         near = ((actions - 0.5).abs() < 0.2).float().mean().item(), ((actions + 0.5).abs() < 0.2).float().mean().item()
@@ -85,13 +95,26 @@ def test_record_train_offline_then_online(tmp_path):
     logs, data = str(tmp_path / "logs"), tmp_path / "multigoal.pt"
     common = ["--task", "MultiGoal", "--log_root", logs]
     assert run_script("train.py", *common, "--algo", "ppo", "--max_iterations", "1").returncode == 0
-    result = run_script("play.py", *common, "--algo", "ppo", "--headless", "--stochastic", "--num_envs", "8", "--steps", "60", "--record", str(data))
+    result = run_script(
+        "play.py",
+        *common,
+        "--algo",
+        "ppo",
+        "--headless",
+        "--stochastic",
+        "--num_envs",
+        "8",
+        "--steps",
+        "60",
+        "--record",
+        str(data),
+    )
     assert result.returncode == 0 and "recorded 480 transitions" in result.stdout, result.stderr[-2000:]
 
     dataset = torch.load(data, weights_only=True)
     obs, next_obs, dones = dataset["observations"]["policy"], dataset["next_observations"]["policy"], dataset["dones"]
     assert obs.shape == (480, 4) and dataset["actions"].shape == (480, 2) and dataset["rewards"].shape == (480,)
-    running = (dones[:-8] == 0)  # steps are stored step-major: row i + 8 is env i % 8 one step later
+    running = dones[:-8] == 0  # steps are stored step-major: row i + 8 is env i % 8 one step later
     assert running.sum() > 400 and torch.equal(next_obs[:-8][running], obs[8:][running])
     assert dones.sum() == 8 and torch.equal(dones, dataset["time_outs"])  # 50-step episodes end in time-outs
     again = run_script("play.py", *common, "--algo", "ppo", "--headless", "--steps", "5", "--record", str(data))
@@ -99,17 +122,23 @@ def test_record_train_offline_then_online(tmp_path):
     assert torch.equal(torch.load(data, weights_only=True)["actions"], dataset["actions"])  # untouched
 
     small = ["agent.offline.steps=30", "agent.offline.pretrain_steps=20", "agent.offline.batch_size=64"]
-    result = run_script("train.py", *common, "--algo", "dipole", "--dataset", str(data), "--max_iterations", "0", *small)
+    result = run_script(
+        "train.py", *common, "--algo", "dipole", "--dataset", str(data), "--max_iterations", "0", *small
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     (run_dir,) = (tmp_path / "logs" / "MultiGoal_dipole").iterdir()
     assert (run_dir / "model_offline.pt").is_file() and not list(run_dir.glob("model_[0-9]*.pt"))
     for tag in ("q", "value", "flow_positive", "flow_negative", "weight_mean", "weight_above_half"):
         assert len(scalars(run_dir, f"Offline/{tag}")) >= 1, tag
-    play = run_script("play.py", *common, "--algo", "dipole", "--headless", "--checkpoint", "model_offline.pt", "--steps", "10")
+    play = run_script(
+        "play.py", *common, "--algo", "dipole", "--headless", "--checkpoint", "model_offline.pt", "--steps", "10"
+    )
     assert play.returncode == 0, play.stderr[-2000:]
 
     result = run_script("train.py", *common, "--algo", "cppo", "--pretrain", str(data), "--max_iterations", "2", *small)
-    assert result.returncode == 0 and "cloned the flow policy from 480 transitions" in result.stdout, result.stderr[-2000:]
+    assert result.returncode == 0 and "cloned the flow policy from 480 transitions" in result.stdout, result.stderr[
+        -2000:
+    ]
     (run_dir,) = (tmp_path / "logs" / "MultiGoal_cppo").iterdir()
     assert (run_dir / "model_offline.pt").is_file() and (run_dir / "model_1.pt").is_file()  # then online as usual
 
@@ -118,13 +147,23 @@ def test_bad_offline_flags_are_one_line_errors(tmp_path):
     common = ["--task", "MultiGoal", "--log_root", str(tmp_path)]
     one_line_error(run_script("train.py", *common, "--algo", "ppo", "--dataset", "x.pt"), 2, "--algo dipole")
     one_line_error(run_script("train.py", *common, "--algo", "ppo", "--pretrain", "x.pt"), 2, "cppo or dipole")
-    one_line_error(run_script("train.py", *common, "--algo", "dipole", "--dataset", str(tmp_path / "none.pt")), 2, "not found")
+    one_line_error(
+        run_script("train.py", *common, "--algo", "dipole", "--dataset", str(tmp_path / "none.pt")), 2, "not found"
+    )
     wrong = tmp_path / "wrong.pt"
     one_step_dataset(torch.zeros(10, 1), torch.zeros(10), obs_dim=5).save(wrong)  # 5-D observations, 1 action
-    one_line_error(run_script("train.py", *common, "--algo", "dipole", "--dataset", str(wrong), "--max_iterations", "0"), 2, "does not fit")
+    one_line_error(
+        run_script("train.py", *common, "--algo", "dipole", "--dataset", str(wrong), "--max_iterations", "0"),
+        2,
+        "does not fit",
+    )
     not_data = tmp_path / "model.pt"
     torch.save({"model_state_dict": {}}, not_data)
-    one_line_error(run_script("train.py", *common, "--algo", "cppo", "--pretrain", str(not_data), "--max_iterations", "1"), 2, "not a dataset recorded")
+    one_line_error(
+        run_script("train.py", *common, "--algo", "cppo", "--pretrain", str(not_data), "--max_iterations", "1"),
+        2,
+        "not a dataset recorded",
+    )
     assert not list(tmp_path.glob("MultiGoal_*/*/model_offline.pt"))
 
 
@@ -140,12 +179,27 @@ def test_offline_dipole_beats_the_policy_that_recorded_the_data(tmp_path):
     2 cores: `python -m pytest -m slow tests/test_offline.py`."""
     logs, data = str(tmp_path / "logs"), tmp_path / "half.pt"
     common = ["--task", "CartpoleBalance", "--log_root", logs, "--headless", "--num_envs", "64"]
-    assert run_script("train.py", "--task", "CartpoleBalance", "--log_root", logs, "--max_iterations", "50").returncode == 0
+    assert (
+        run_script("train.py", "--task", "CartpoleBalance", "--log_root", logs, "--max_iterations", "50").returncode
+        == 0
+    )
     behaviour = played_return(run_script("play.py", *common, "--algo", "ppo"))
     recorded = run_script("play.py", *common[:-1], "256", "--algo", "ppo", "--stochastic", "--record", str(data))
     assert recorded.returncode == 0 and "recorded 256000 transitions" in recorded.stdout, recorded.stderr[-3000:]
 
-    trained = run_script("train.py", "--task", "CartpoleBalance", "--log_root", logs, "--algo", "dipole", "--dataset", str(data), "--max_iterations", "60")
+    trained = run_script(
+        "train.py",
+        "--task",
+        "CartpoleBalance",
+        "--log_root",
+        logs,
+        "--algo",
+        "dipole",
+        "--dataset",
+        str(data),
+        "--max_iterations",
+        "60",
+    )
     assert trained.returncode == 0, trained.stderr[-3000:]
     offline = played_return(run_script("play.py", *common, "--algo", "dipole", "--checkpoint", "model_offline.pt"))
     online = played_return(run_script("play.py", *common, "--algo", "dipole"))

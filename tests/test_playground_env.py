@@ -88,11 +88,13 @@ def test_actions_are_clipped_and_change_the_dynamics(env):
     assert torch.isfinite(push).all() and not torch.allclose(push, start)
 
 
-def test_bad_num_envs_is_a_usage_error():
+def test_bad_env_config_values_are_usage_errors():
+    from cppo.checks import validate
     from cppo.errors import UsageError
 
-    with pytest.raises(UsageError, match="num_envs"):
-        PlaygroundVecEnv(PlaygroundEnvCfg(num_envs=0))
+    for field, value, allowed in (("num_envs", 0, "≥ 1"), ("episode_length", -1, "≥ 0"), ("impl", "cuda", "jax, warp")):
+        with pytest.raises(UsageError, match=f"env.{field}={value}: must be .*{allowed}"):
+            validate(PlaygroundEnvCfg(**{field: value}), "env.")
 
 
 def test_donated_carry_buffers_appear_once_among_the_step_inputs(env):

@@ -23,13 +23,24 @@ from helpers import ROOT, one_line_error, run_script, scalars
 from tasks import get_task
 
 # MultiGoal: no JIT compilation, so a process starts in ~2 s and many kills fit in the suite.
-FAST = ["--task", "MultiGoal", "--algo", "ppo", "agent.save_interval=1", "agent.num_steps_per_env=16", "env.num_envs=64"]
+FAST = [
+    "--task",
+    "MultiGoal",
+    "--algo",
+    "ppo",
+    "agent.save_interval=1",
+    "agent.num_steps_per_env=16",
+    "env.num_envs=64",
+]
 
 
 def train_process(log_root, *args) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, str(ROOT / "train.py"), "--log_root", str(log_root), *FAST, *args],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -43,7 +54,7 @@ def test_sigkill_at_random_moments_then_resume_never_loses_the_run(tmp_path):
     the run ends at the requested total, in one run folder."""
     total, rng, mid_write = 60, random.Random(0), 0
     big = ["agent.policy.actor_hidden_dims=512,512,512", "agent.policy.critic_hidden_dims=512,512,512"]
-    for kill in range(20):
+    for _ in range(20):
         started = newest_checkpoint_time(tmp_path) > 0
         launched = time.time()
         process = train_process(tmp_path, "--max_iterations", str(total), *big, *(["--resume"] if started else []))
@@ -88,10 +99,15 @@ def test_interrupt_saves_the_iteration_it_finished_and_resume_continues_from_it(
     iteration = int(saved.group(2))
     assert iteration >= 5 and load_checkpoint(saved.group(1))["iter"] == iteration
     (run_dir,) = tmp_path.glob("MultiGoal_ppo/*")
-    assert [p.name for p in checkpoints(run_dir)] == ["model_0.pt", f"model_{iteration}.pt"]  # (rsl_rl saves iteration 0)
+    assert [p.name for p in checkpoints(run_dir)] == [
+        "model_0.pt",
+        f"model_{iteration}.pt",
+    ]  # (rsl_rl saves iteration 0)
     assert [step for step, _ in scalars(run_dir, "Loss/surrogate")] == list(range(iteration + 1))
 
-    resumed = run_script("train.py", "--log_root", str(tmp_path), *FAST, "--resume", "--max_iterations", str(iteration + 3))
+    resumed = run_script(
+        "train.py", "--log_root", str(tmp_path), *FAST, "--resume", "--max_iterations", str(iteration + 3)
+    )
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"resuming from {saved.group(1)}" in resumed.stdout
     assert load_checkpoint(str(run_dir / f"model_{iteration + 2}.pt"))["iter"] == iteration + 2
@@ -175,7 +191,19 @@ def test_same_seed_gives_identical_losses(tmp_path):
     losses = []
     for attempt in range(2):
         log_root = tmp_path / str(attempt)
-        result = run_script("train.py", "--task", "MultiGoal", "--algo", "cppo", "--log_root", str(log_root), "--max_iterations", "3", "--seed", "7")
+        result = run_script(
+            "train.py",
+            "--task",
+            "MultiGoal",
+            "--algo",
+            "cppo",
+            "--log_root",
+            str(log_root),
+            "--max_iterations",
+            "3",
+            "--seed",
+            "7",
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         (run_dir,) = log_root.glob("MultiGoal_cppo/*")
         losses.append({tag: scalars(run_dir, tag) for tag in ("Loss/surrogate", "Loss/value", "Loss/flow_matching")})
@@ -211,7 +239,11 @@ def test_full_disk_while_saving_is_one_clear_line_and_keeps_earlier_checkpoints(
 
     result = subprocess.run(
         [sys.executable, str(ROOT / "train.py"), "--log_root", str(tmp_path), *FAST, *big, "--max_iterations", "3"],
-        cwd=ROOT, capture_output=True, text=True, preexec_fn=limit_file_size, timeout=300,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        preexec_fn=limit_file_size,
+        timeout=300,
     )
     one_line_error(result, 1, "cannot write checkpoint", "model_0.pt", "File too large")
     (run_dir,) = tmp_path.glob("MultiGoal_ppo/*")
@@ -221,15 +253,43 @@ def test_full_disk_while_saving_is_one_clear_line_and_keeps_earlier_checkpoints(
 def test_resume_with_a_checkpoint_of_another_size_names_both(tmp_path):
     assert run_script("train.py", "--log_root", str(tmp_path), *FAST, "--max_iterations", "1").returncode == 0
     (checkpoint,) = tmp_path.glob("MultiGoal_ppo/*/model_0.pt")
-    result = run_script("train.py", "--task", "CartpoleBalance", "--resume", "--checkpoint", str(checkpoint), "--log_root", str(tmp_path))
+    result = run_script(
+        "train.py",
+        "--task",
+        "CartpoleBalance",
+        "--resume",
+        "--checkpoint",
+        str(checkpoint),
+        "--log_root",
+        str(tmp_path),
+    )
     one_line_error(result, 1, "MultiGoal", "CartpoleBalance", "size 4", "size 5")
 
 
 def test_torchrun_two_ranks_on_gloo_end_with_identical_parameters(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-         str(ROOT / "train.py"), "--distributed", "--log_root", str(tmp_path), *FAST, "--max_iterations", "3", "--device", "cpu"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"},
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            str(ROOT / "train.py"),
+            "--distributed",
+            "--log_root",
+            str(tmp_path),
+            *FAST,
+            "--max_iterations",
+            "3",
+            "--device",
+            "cpu",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "parameters identical on all 2 ranks" in result.stdout

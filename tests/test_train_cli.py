@@ -8,7 +8,6 @@ import torch
 import yaml
 
 import tasks
-
 from helpers import one_line_error, run_script, scalars
 
 TINY = ["--max_iterations", "2", "env.num_envs=16", "agent.num_steps_per_env=8", "agent.save_interval=1"]
@@ -17,7 +16,9 @@ TINY = ["--max_iterations", "2", "env.num_envs=16", "agent.num_steps_per_env=8",
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     log_root = tmp_path_factory.mktemp("logs")
-    result = run_script("train.py", "--task", "CartpoleBalance", "--log_root", str(log_root), "--run_name", "tiny", *TINY)
+    result = run_script(
+        "train.py", "--task", "CartpoleBalance", "--log_root", str(log_root), "--run_name", "tiny", *TINY
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return log_root
 
@@ -94,7 +95,17 @@ def test_pickled_code_given_as_a_dataset_is_refused_without_advice_to_load_it_un
 
     fake = tmp_path / "data.pt"
     fake.write_bytes(pickle.dumps({"format": print}))  # a pickle that names a callable
-    result = run_script("train.py", "--task", "MultiGoal", "--algo", "cppo", "--pretrain", str(fake), "--log_root", str(tmp_path / "logs"))
+    result = run_script(
+        "train.py",
+        "--task",
+        "MultiGoal",
+        "--algo",
+        "cppo",
+        "--pretrain",
+        str(fake),
+        "--log_root",
+        str(tmp_path / "logs"),
+    )
     line = one_line_error(result, 2, "is not a dataset recorded by play.py --record", "pickled")
     assert "weights_only" not in line and not (tmp_path / "logs").exists()
 
@@ -122,7 +133,9 @@ def test_a_missing_opengl_backend_is_named_with_the_fix(tmp_path):
 def test_unwritable_log_root_is_one_clear_line(tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
-    one_line_error(run_script("train.py", "--log_root", str(blocker / "logs")), 1, "cannot write to log directory", "--log_root")
+    one_line_error(
+        run_script("train.py", "--log_root", str(blocker / "logs")), 1, "cannot write to log directory", "--log_root"
+    )
 
 
 def test_resume_without_runs_lists_what_exists(tmp_path):
@@ -132,7 +145,7 @@ def test_resume_without_runs_lists_what_exists(tmp_path):
 def test_list_shows_every_task_with_its_backend():
     result = run_script("train.py", "--list")
     assert result.returncode == 0
-    assert re.search(r"CartpoleBalance\s+playground\s+ppo,cppo,dipole\s+\(default\)", result.stdout)
-    assert re.search(r"MultiGoal\s+builtin\s+ppo,cppo,dipole", result.stdout)
+    assert re.search(r"CartpoleBalance\s+playground\s+cppo,ppo,dipole\s+\(default\)", result.stdout)
+    assert re.search(r"MultiGoal\s+builtin\s+cppo,ppo,dipole", result.stdout)
     listed = [line.split()[0] for line in result.stdout.strip().splitlines()[1:]]  # after the header
     assert listed == sorted(tasks.REGISTRY) + ["Isaac-*"]  # every registered task once, then the pass-through

@@ -147,7 +147,9 @@ class InteractiveViewer:
         self.data = mujoco.MjData(env.mj_model)
         self.command, self.pending = command or (0.0, 0.0, 0.0), None
         steerable = getattr(env, "has_command", False)
-        self.handle = mujoco.viewer.launch_passive(env.mj_model, self.data, key_callback=self.on_key if steerable else None)
+        self.handle = mujoco.viewer.launch_passive(
+            env.mj_model, self.data, key_callback=self.on_key if steerable else None
+        )
         if steerable:
             print("[cppo] steer with ↑/↓ (forward), ←/→ (turn), , and . (sideways), 0 (stop)")
         self.next_frame = time.perf_counter()

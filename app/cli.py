@@ -1,4 +1,5 @@
-"""What train.py and play.py share: Isaac Lab-style flags, one-line errors, config assembly."""
+"""What train.py, play.py and bench/ share: Isaac Lab-style flags, one-line errors, config assembly, checkpoint
+lookup, the task list and building a runner."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import argparse
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
+from cppo.algorithms import REGISTRY as ALGORITHMS
 from cppo.checks import validate
 from cppo.config import apply_overrides, apply_values, update_from_plain
 from cppo.errors import CppoError, UsageError
@@ -26,25 +28,98 @@ class Parser(argparse.ArgumentParser):
 def add_task_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task", default=None, help="task name (default: CartpoleBalance); --list shows all")
     parser.add_argument(
-        "--algo", default=None,
-        help="algorithm: cppo (flow policy, conditional PPO; the default), ppo (rsl_rl's Gaussian PPO) or dipole (two flows, greediness ω)",
+        "--algo",
+        default=None,
+        help="algorithm: " + "; ".join(f"{name}: {a.summary}" for name, a in ALGORITHMS.items()),
     )
-    parser.add_argument("--num_envs", type=int, default=None, help="number of parallel envs (overrides the task default)")
+    parser.add_argument(
+        "--num_envs", type=int, default=None, help="number of parallel envs (overrides the task default)"
+    )
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: the agent config's)")
-    parser.add_argument("--device", default=None, help="torch/JAX device, e.g. cpu or cuda:0 (default: cuda:0 if available)")
+    parser.add_argument(
+        "--device", default=None, help="torch/JAX device, e.g. cpu or cuda:0 (default: cuda:0 if available)"
+    )
     parser.add_argument("--experiment_name", default=None, help="log folder under --log_root (default: <task>_<algo>)")
     parser.add_argument("--load_run", default="", help="run folder name or regex (default: newest run)")
-    parser.add_argument("--checkpoint", default="", help="checkpoint file: a path, a name or regex inside the run, or 'latest' (the default)")
+    parser.add_argument(
+        "--checkpoint",
+        default="",
+        help="checkpoint file: a path, a name or regex inside the run, or 'latest' (the default)",
+    )
     parser.add_argument("--log_root", default="logs", help="root of all logs (default: logs)")
     parser.add_argument(
-        "--menagerie_dir", "--menagerie-dir", default=None,
+        "--menagerie_dir",
+        "--menagerie-dir",
+        default=None,
         help="local mujoco_menagerie folder for robot models (or set CPPO_MENAGERIE_DIR)",
     )
-    parser.add_argument("--list", action="store_true", help="list every task with its backend and algorithms, then exit")
     parser.add_argument(
-        "overrides", nargs="*", metavar="KEY=VALUE",
-        help="config overrides, e.g. env.num_envs=512 agent.algorithm.learning_rate=3e-4 agent.policy.actor_hidden_dims=64,64",
+        "--list", action="store_true", help="list every task with its backend and algorithms, then exit"
     )
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="config overrides, e.g. env.num_envs=512 agent.algorithm.learning_rate=3e-4 "
+        "agent.policy.actor_hidden_dims=64,64",
+    )
+
+
+def parse_train_args(argv: list[str] | None) -> argparse.Namespace:
+    """train.py's flags (bench/compare.py resolves a run's size through them too)."""
+    parser = Parser(prog="train.py", description="Train a policy on a registered task.")
+    add_task_flags(parser)
+    parser.add_argument("--max_iterations", type=int, default=None, help="total training iterations")
+    parser.add_argument("--run_name", default=None, help="suffix of the run folder name")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue the newest run (or --load_run/--checkpoint) in place"
+    )
+    parser.add_argument("--logger", default=None, choices=["tensorboard", "wandb"], help="default: tensorboard")
+    parser.add_argument("--headless", action="store_true", help="Isaac Lab tasks: run Isaac Sim without its viewer")
+    parser.add_argument(
+        "--sizes",
+        choices=["auto", "gpu", "cpu"],
+        default="auto",
+        help="GPU-sized tasks (locomotion): their GPU defaults, or the small CPU sizes; auto: by device (default)",
+    )
+    parser.add_argument(
+        "--pretrain",
+        default=None,
+        metavar="FILE",
+        help="cppo/dipole: first clone the flow policy from a dataset recorded by play.py --record (flow matching)",
+    )
+    parser.add_argument(
+        "--dataset",
+        default=None,
+        metavar="FILE",
+        help="dipole: first train offline on a recorded dataset (IQL critic), then continue online; "
+        "--max_iterations 0 stops after the offline phase",
+    )
+    parser.add_argument(
+        "--distributed",
+        action="store_true",
+        help="multi-process training under torchrun: one env per rank (seed + rank), gradients all-reduced; NCCL on "
+        "GPUs, gloo on CPUs",
+    )
+    return parser.parse_intermixed_args(argv)
+
+
+def uses_cpu_sizes(sizes: str, device: str) -> bool:
+    """--sizes: the GPU-sized tasks' small CPU sizes on a CPU device (auto), always (cpu) or never (gpu)."""
+    return sizes == "cpu" or (sizes == "auto" and device.startswith("cpu"))
+
+
+def build_runner(env, task: str, algo: str, env_cfg, agent_cfg, device: str, run_dir: Path | None = None):
+    """The runner of one run: the critic on the env's "critic" observations where it has them, the run's
+    record ("meta") in every checkpoint, logs under `run_dir` (None: no logs)."""
+    from cppo.checkpoint import run_meta
+    from cppo.config import to_plain
+    from cppo.runner import Runner
+
+    critic_group = "critic" if "critic" in env.get_observations().keys() else "policy"
+    meta = run_meta(task, algo, env, to_plain(env_cfg), to_plain(agent_cfg))
+    log_dir = str(run_dir) if run_dir is not None else None
+    return Runner(env, agent_cfg.to_runner_dict(critic_group), log_dir=log_dir, device=device, meta=meta)
 
 
 def default_device(index: int = 0) -> str:
@@ -66,7 +141,11 @@ def build_configs(args: argparse.Namespace, saved: dict | None = None, cpu_sizes
     if task.backend == "isaaclab":  # its registered configs can only be read with Isaac Sim running
         from envs.isaaclab import launch_app
 
-        launch_app(headless=getattr(args, "headless", True), device=args.device or "cuda:0", cameras=getattr(args, "video", False))
+        launch_app(
+            headless=getattr(args, "headless", True),
+            device=args.device or "cuda:0",
+            cameras=getattr(args, "video", False),
+        )
     env_cfg, agent_cfg = task.env_cfg(), task.agent_cfg(args.algo)
     if cpu_sizes:
         apply_values({"env": env_cfg, "agent": agent_cfg}, task.cpu_sizes)
@@ -96,7 +175,11 @@ def build_configs(args: argparse.Namespace, saved: dict | None = None, cpu_sizes
 def locate_checkpoint(args: argparse.Namespace) -> Path:
     """--checkpoint as a file path; otherwise the newest run of the experiment (or --load_run's) and its
     newest checkpoint (or --checkpoint's name/regex)."""
-    if args.checkpoint and args.checkpoint != "latest" and (os.sep in args.checkpoint or Path(args.checkpoint).exists()):
+    if (
+        args.checkpoint
+        and args.checkpoint != "latest"
+        and (os.sep in args.checkpoint or Path(args.checkpoint).exists())
+    ):
         return find_checkpoint(Path(args.checkpoint).parent, args.checkpoint)
     task = get_task(args.task or DEFAULT_TASK).name
     experiment = args.experiment_name or f"{task}_{args.algo or DEFAULT_ALGORITHM}"
@@ -111,11 +194,12 @@ def print_task_list() -> None:
     print(f"{'task':<{width}}  backend     algorithms")
     for name, spec in sorted(REGISTRY.items()):
         default = "  (default)" if name == DEFAULT_TASK else ""
-        print(f"{name:<{width}}  {spec.backend:<10}  {','.join(spec.agent_cfgs)}{default}")
-    from tasks.isaaclab import FLOW_ALGORITHMS
-
-    algos = ",".join(("ppo", *FLOW_ALGORITHMS))
-    print(f"{'Isaac-*':<{width}}  isaaclab    {algos}  (any Isaac Lab task id, e.g. Isaac-Velocity-Flat-Anymal-D-v0; needs Isaac Lab)")
+        print(f"{name:<{width}}  {spec.backend:<10}  {','.join(ALGORITHMS)}{default}")
+    algos = ",".join(ALGORITHMS)
+    print(
+        f"{'Isaac-*':<{width}}  isaaclab    {algos}  (any Isaac Lab task id, e.g. Isaac-Velocity-Flat-Anymal-D-v0; "
+        "needs Isaac Lab)"
+    )
 
 
 def run_main(prog: str, main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:

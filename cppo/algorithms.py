@@ -1,0 +1,78 @@
+"""The algorithm registry: the one place that says what each algorithm is and what it supports.
+
+An entry names the algorithm's config (which in turn names its rsl_rl algorithm class and its actor) and its
+capabilities; train.py, play.py, export, the task registry and the Isaac Lab translation ask this registry
+instead of testing names or classes. Adding an algorithm is its module(s), one `register(...)` call and its
+tests. Importing this module imports no torch (the task registry reads it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from dataclasses import dataclass
+from typing import Any
+
+from cppo.config import CPPOCfg, DipoleCfg, PPOCfg
+from cppo.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    name: str
+    config: type[PPOCfg]
+    """Its `agent.algorithm` config: the fields, their checks, the algorithm and actor classes it builds."""
+    summary: str
+    """One line for --help and --list."""
+    deployed: str
+    """What the exported policy computes, as the export metadata says it."""
+    flow: bool = False
+    """A flow policy: it takes a noise input ε at deployment (zeros = deterministic) and can be cloned from a
+    dataset first (`train.py --pretrain`)."""
+    offline: bool = False
+    """It can train from a recorded dataset alone (`train.py --dataset`)."""
+    live_inputs: tuple[str, ...] = ()
+    """Exported-graph inputs beyond obs and noise, each an actor attribute of the same name that play.py takes
+    as a flag (DIPOLE's greediness ω: `--omega`)."""
+    flow_only_deployment: bool = False
+    """The policy can also be deployed without its kernel residual (play.py --deployed flow)."""
+
+    def algorithm_cfg(self, ppo: PPOCfg, **fields: Any) -> PPOCfg:
+        """This algorithm's config from a task's PPO settings (rollout, critic, optimizer), except the fields
+        the config keeps at its own defaults (`not_inherited`), with `fields` set on top."""
+        if self.config is PPOCfg:
+            return dataclasses.replace(ppo, **fields)
+        shared = {
+            f.name: getattr(ppo, f.name) for f in dataclasses.fields(PPOCfg) if f.name not in self.config.not_inherited
+        }
+        return self.config(**{**shared, **fields})
+
+
+REGISTRY: dict[str, Algorithm] = {}
+
+
+def register(algorithm: Algorithm) -> Algorithm:
+    if algorithm.name in REGISTRY:
+        raise ValueError(f"algorithm {algorithm.name} registered twice")
+    REGISTRY[algorithm.name] = algorithm
+    return algorithm
+
+
+def get_algorithm(name: str) -> Algorithm:
+    if name not in REGISTRY:
+        close = difflib.get_close_matches(name, REGISTRY, n=2, cutoff=0.5)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise UsageError(f"unknown algorithm '{name}'{hint}; choose from: {', '.join(REGISTRY)}")
+    return REGISTRY[name]
+
+
+def with_capability(capability: str) -> list[str]:
+    """Names of the algorithms whose entry sets `capability` (e.g. "flow"), for messages."""
+    return [name for name, algorithm in REGISTRY.items() if getattr(algorithm, capability)]
+
+
+register(Algorithm("cppo", CPPOCfg, "flow policy trained by conditional PPO (the default)", "flow+residual",
+                   flow=True, flow_only_deployment=True))  # fmt: skip
+register(Algorithm("ppo", PPOCfg, "rsl_rl's Gaussian PPO", "gaussian mean"))
+register(Algorithm("dipole", DipoleCfg, "two flows (π⁺, π⁻) and a greediness ω", "guided flow",
+                   flow=True, offline=True, live_inputs=("omega",)))  # fmt: skip
