@@ -112,8 +112,10 @@ def print_closing_block(runner, run_dir: Path, again: str, log_root: str, experi
     """What the user has now: returns, checkpoints, and the commands to look at them."""
     import statistics
 
-    buffer = runner.logger.rewbuffer
-    final = f"{statistics.mean(buffer):.1f}" if buffer else "n/a (no episode ended)"
+    from cppo import rsl_rl_api
+
+    returns = rsl_rl_api.episode_returns(runner.logger)
+    final = f"{statistics.mean(returns):.1f}" if returns else "n/a (no episode ended)"
     best = f"{runner.best_return:.1f} (model_best.pt)" if runner.best_return > -float("inf") else "n/a"
     play = again.replace("train.py", "play.py")
     print(f"[cppo] done: {runner.current_learning_iteration + 1} iterations; final mean return {final}, best {best}")

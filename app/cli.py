@@ -169,6 +169,12 @@ def build_configs(args: argparse.Namespace, saved: dict | None = None, cpu_sizes
     validate(env_cfg, "env.")
     validate(agent_cfg, "agent.")
     agent_cfg.check_batch(env_cfg.num_envs)
+    if agent_cfg.torch_compile_mode != "none" and not ALGORITHMS[args.algo].torch_compile:
+        compiled = ", ".join(name for name, a in ALGORITHMS.items() if a.torch_compile)
+        raise UsageError(
+            f"agent.torch_compile_mode={agent_cfg.torch_compile_mode} applies to {compiled} only; "
+            f"{args.algo} replays its sampler from CUDA graphs on a GPU instead (agent.algorithm.cuda_graphs)"
+        )
     return task, env_cfg, agent_cfg
 
 

@@ -36,6 +36,8 @@ class Algorithm:
     as a flag (DIPOLE's greediness ω: `--omega`)."""
     flow_only_deployment: bool = False
     """The policy can also be deployed without its kernel residual (play.py --deployed flow)."""
+    torch_compile: bool = False
+    """rsl_rl's `agent.torch_compile_mode` compiles its networks."""
 
     def algorithm_cfg(self, ppo: PPOCfg, **fields: Any) -> PPOCfg:
         """This algorithm's config from a task's PPO settings (rollout, critic, optimizer), except the fields
@@ -73,6 +75,6 @@ def with_capability(capability: str) -> list[str]:
 
 register(Algorithm("cppo", CPPOCfg, "flow policy trained by conditional PPO (the default)", "flow+residual",
                    flow=True, flow_only_deployment=True))  # fmt: skip
-register(Algorithm("ppo", PPOCfg, "rsl_rl's Gaussian PPO", "gaussian mean"))
+register(Algorithm("ppo", PPOCfg, "rsl_rl's Gaussian PPO", "gaussian mean", torch_compile=True))
 register(Algorithm("dipole", DipoleCfg, "two flows (π⁺, π⁻) and a greediness ω", "guided flow",
                    flow=True, offline=True, live_inputs=("omega",)))  # fmt: skip

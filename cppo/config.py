@@ -278,6 +278,10 @@ class AgentCfg:
     init_at_random_ep_len: bool = True
     """Start envs at random points of their episodes, so time-outs do not all land on the same step."""
     offline: OfflineCfg = field(default_factory=OfflineCfg)
+    torch_compile_mode: Literal["none", "default", "max-autotune-no-cudagraphs"] = "none"
+    """rsl_rl's torch.compile of the actor and critic (its CUDA-graph modes are refused by rsl_rl itself). Only
+    for the algorithms whose registry entry allows it: the flow algorithms call their networks through methods
+    that torch.compile's wrapper does not compile, and replay their sampler from CUDA graphs instead."""
 
     limits: ClassVar[dict[str, str]] = {
         "num_steps_per_env": ">= 1",
@@ -318,6 +322,7 @@ class AgentCfg:
             else {"class_name": "WandbLogWriter", "project_name": self.experiment_name},
             "experiment_name": self.experiment_name,
             "run_name": self.run_name,
+            "torch_compile_mode": None if self.torch_compile_mode == "none" else self.torch_compile_mode,
         }
 
 

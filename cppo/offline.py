@@ -17,6 +17,7 @@ import copy
 import torch
 import torch.nn as nn
 
+from cppo import rsl_rl_api
 from cppo.dataset import Transitions
 from cppo.dipole import DIPOLE, dipole_weights
 from cppo.flow import flow_matching_loss, mlp
@@ -75,7 +76,7 @@ def train_offline(alg: DIPOLE, dataset: Transitions, cfg, hidden_dims, activatio
     value_level = dataset.rewards.mean() / (1 - alg.gamma)
     q = TwinQ(alg.critic.obs_dim, alg.actor.num_actions, hidden_dims, activation).to(dataset.actions.device)
     with torch.no_grad():
-        for head in (q.q1[-1], q.q2[-1], alg.critic.mlp[-1]):
+        for head in (q.q1[-1], q.q2[-1], rsl_rl_api.output_layer(alg.critic)):
             head.bias.fill_(value_level)
     q_target = copy.deepcopy(q).requires_grad_(False)
     q_optimizer = torch.optim.Adam(q.parameters(), lr=alg.learning_rate)

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from rsl_rl.runners import OnPolicyRunner
 
+from cppo import rsl_rl_api
 from cppo.checkpoint import atomic_torch_save, check_compatible, first_line, load_checkpoint
 from cppo.errors import CppoError
 from cppo.ppo import NonFiniteError
@@ -41,6 +42,7 @@ class Interrupted(Exception):
 
 class Runner(OnPolicyRunner):
     def __init__(self, env, train_cfg: dict, log_dir: str | None = None, device: str = "cpu", meta: dict | None = None):
+        rsl_rl_api.check_version()
         train_cfg.setdefault("check_for_nan", False)  # replaced by the per-iteration guard (no per-step host sync)
         super().__init__(env, train_cfg, log_dir=log_dir, device=device)
         self.meta = meta
@@ -57,7 +59,6 @@ class Runner(OnPolicyRunner):
         """rsl_rl's loop. SIGINT (Ctrl-C) or SIGTERM (a cluster's preemption notice) lets the current iteration
         finish, saves it as model_<it>.pt and raises `Interrupted`; a second signal stops at once, unsaved."""
         start, updates = self.current_learning_iteration, self.alg.num_updates
-        log_iteration = self.logger.log
         received: list[int] = []
 
         def on_signal(signum: int, _frame) -> None:
@@ -77,16 +78,15 @@ class Runner(OnPolicyRunner):
                 flush=True,
             )
 
-        def log_then_stop_if_asked(**kwargs) -> None:  # rsl_rl logs once per iteration, after its update
-            log_iteration(**kwargs)
+        def stop_if_asked(iteration: int) -> None:
             if received:
-                raise Interrupted(received[0], kwargs["it"], self.save_interrupted(kwargs["it"]))
+                raise Interrupted(received[0], iteration, self.save_interrupted(iteration))
 
         handled = (signal.SIGINT, signal.SIGTERM) if threading.current_thread() is threading.main_thread() else ()
         previous = {signum: signal.signal(signum, on_signal) for signum in handled}
-        self.logger.log = log_then_stop_if_asked
         try:
-            super().learn(num_learning_iterations, init_at_random_ep_len)
+            with rsl_rl_api.after_each_iteration(self.logger, stop_if_asked):
+                super().learn(num_learning_iterations, init_at_random_ep_len)
         except NonFiniteError as err:
             failed = start + self.alg.num_updates - updates
             kept = (
@@ -96,7 +96,6 @@ class Runner(OnPolicyRunner):
             )
             raise CppoError(f"iteration {failed}: {err}; training stopped, {kept}") from None
         finally:
-            self.logger.log = log_iteration
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
 
@@ -122,7 +121,8 @@ class Runner(OnPolicyRunner):
             learning_rate=float(self.alg.learning_rate),
             rng_state=rng_state(self.env),
         )
-        mean_return = statistics.mean(self.logger.rewbuffer) if self.logger.rewbuffer else None
+        returns = rsl_rl_api.episode_returns(self.logger)
+        mean_return = statistics.mean(returns) if returns else None
         if mean_return is not None and mean_return > self.best_return:
             self.best_return = mean_return
         saved["best_return"] = self.best_return

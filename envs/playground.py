@@ -21,6 +21,7 @@ from rsl_rl.env import VecEnv
 from tensordict import TensorDict
 
 from cppo.errors import CppoError, UsageError
+from envs import playground_api
 from envs.config import PlaygroundEnvCfg
 
 MENAGERIE_ENV_VAR = "CPPO_MENAGERIE_DIR"
@@ -53,17 +54,16 @@ GL_PACKAGES = {"osmesa": "libosmesa6", "egl": "libegl1", "glfw": "libglfw3"}
 
 
 def playground_modules():
-    """Import Playground lazily, with a clear message when the extra is not installed."""
+    """Import Playground lazily (its env registry), with a clear message when the extra is not installed, when
+    MUJOCO_GL names a missing library, or when the installed version is not the pinned one."""
     try:
         from mujoco_playground import registry
-        from mujoco_playground._src import mjx_env
     except ImportError as err:
         raise CppoError(
             f"MuJoCo Playground is not installed ({err}); install it with: pip install -e '.[playground]'"
         ) from None
-    except (
-        Exception
-    ):  # `import mujoco` loads the OpenGL library MUJOCO_GL names, and fails deep inside if it is missing
+    except Exception:
+        # `import mujoco` loads the OpenGL library MUJOCO_GL names, and fails deep inside if it is missing
         gl = os.environ.get("MUJOCO_GL")
         if gl is None:
             raise
@@ -71,12 +71,13 @@ def playground_modules():
             f"MUJOCO_GL={gl}: MuJoCo cannot load that OpenGL backend on this machine; training needs no OpenGL, so "
             f"unset MUJOCO_GL (rendering needs it installed: apt install {GL_PACKAGES.get(gl, 'its library')})"
         ) from None
-    return registry, mjx_env
+    playground_api.check_version()
+    return registry
 
 
 def needs_menagerie(env_id: str) -> bool:
     """dm_control suite envs ship their models; locomotion and manipulation envs read mujoco_menagerie."""
-    registry, _ = playground_modules()
+    registry = playground_modules()
     from mujoco_playground import dm_control_suite
 
     return env_id in registry.ALL_ENVS and env_id not in dm_control_suite.ALL_ENVS
@@ -87,8 +88,8 @@ def use_menagerie(menagerie_dir: str, robot: str | None, env_id: str) -> Path:
 
     Order: the explicit directory, then $CPPO_MENAGERIE_DIR, then Playground's own default path.
     """
-    _, mjx_env = playground_modules()
-    chosen = menagerie_dir or os.environ.get(MENAGERIE_ENV_VAR, "") or str(mjx_env.MENAGERIE_PATH)
+    playground_modules()
+    chosen = menagerie_dir or os.environ.get(MENAGERIE_ENV_VAR, "") or str(playground_api.menagerie_path())
     path = Path(chosen).expanduser().resolve()
     missing = path if not path.is_dir() else (path / robot if robot and not (path / robot).is_dir() else None)
     if missing is not None:
@@ -97,7 +98,7 @@ def use_menagerie(menagerie_dir: str, robot: str | None, env_id: str) -> Path:
             f"pass --menagerie_dir DIR (or set {MENAGERIE_ENV_VAR}=DIR) with DIR holding "
             f"{robot + '/' if robot else 'the robot folders'}"
         )
-    mjx_env.MENAGERIE_PATH = path  # module attribute read by every Playground robot loader
+    playground_api.set_menagerie_path(path)
     return path
 
 
@@ -131,26 +132,13 @@ def batched_env_fns(env, randomizer: Callable | None, key: jax.Array, num_envs: 
     shared = jax.tree.map(lambda field, axis: field if axis is None else None, models, in_axes)
     raw_env = env.unwrapped
 
-    def with_model(fn):
-        # Playground has no public hook for a per-env model: swap the private `_mjx_model` during tracing,
-        # exactly as its own BraxDomainRandomizationVmapWrapper does (hence playground is pinned).
-        def call(model, *args):
-            original = raw_env._mjx_model
-            raw_env._mjx_model = model
-            try:
-                return fn(*args)
-            finally:
-                raw_env._mjx_model = original
-
-        return call
-
     def full_models(fields):
         return jax.tree.map(
             lambda own, common: common if own is None else own, fields, shared, is_leaf=lambda x: x is None
         )
 
-    reset = jax.vmap(with_model(env.reset), in_axes=(in_axes, 0))
-    step = jax.vmap(with_model(env.step), in_axes=(in_axes, 0, 0))
+    reset = jax.vmap(playground_api.with_model(raw_env, env.reset), in_axes=(in_axes, 0))
+    step = jax.vmap(playground_api.with_model(raw_env, env.step), in_axes=(in_axes, 0, 0))
     return (
         per_env,
         lambda fields, keys: reset(full_models(fields), keys),
@@ -199,7 +187,7 @@ class PlaygroundVecEnv(VecEnv):
     """A batch of Playground envs as an rsl_rl VecEnv (see module docstring for the data path)."""
 
     def __init__(self, cfg: PlaygroundEnvCfg, device: str | torch.device = "cpu", menagerie_robot: str | None = None):
-        registry, _ = playground_modules()
+        registry = playground_modules()
         if cfg.env_id not in registry.ALL_ENVS:
             raise UsageError(f"'{cfg.env_id}' is not a MuJoCo Playground env")
         if needs_menagerie(cfg.env_id):
@@ -215,7 +203,7 @@ class PlaygroundVecEnv(VecEnv):
             raise CppoError(f"impl='{cfg.impl}' cannot load ({err}); use env.impl=jax") from None
         self.unwrapped = env
         self.num_actions = int(env.action_size)
-        self.max_episode_length = int(cfg.episode_length or env._config.episode_length)
+        self.max_episode_length = int(cfg.episode_length or playground_api.env_config(env).episode_length)
         self.step_dt = float(env.dt)
 
         with jax.default_device(jax_device):
@@ -377,7 +365,7 @@ class PlaygroundVecEnv(VecEnv):
     @property
     def deployment_info(self) -> dict:
         """What robot-side code needs beside the network: control period and the env's action scaling."""
-        config = self.unwrapped._config
+        config = playground_api.env_config(self.unwrapped)
         info = {"env_id": self.cfg.env_id, "ctrl_dt": self.step_dt, "action_clip": 1.0}
         if "action_scale" in config:
             info["action_scale"] = float(config.action_scale)

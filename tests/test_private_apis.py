@@ -1,0 +1,66 @@
+"""Each private-API hook (envs/playground_api.py, cppo/rsl_rl_api.py) does what cppo relies on, on the pinned
+versions; another version stops with one line naming the file and the version to install."""
+
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+import torch
+from rsl_rl.runners import OnPolicyRunner
+
+from cppo import rsl_rl_api
+from cppo.config import AgentCfg
+from cppo.errors import CppoError
+from envs import playground_api
+
+
+@pytest.mark.parametrize(
+    "module, package, other", [(playground_api, "playground", "0.3.0"), (rsl_rl_api, "rsl-rl-lib", "6.0.0")]
+)
+def test_another_version_is_one_line_naming_the_hooks_file(module, package, other, monkeypatch):
+    module.check_version()  # the installed one is the pinned one
+    real = metadata.version
+    monkeypatch.setattr(metadata, "version", lambda name: other if name == package else real(name))
+    with pytest.raises(CppoError, match=rf"{package} {other} is installed.*_api.py.*pip install") as err:
+        module.check_version()
+    assert "\n" not in str(err.value)
+
+
+def test_playground_menagerie_path_is_what_its_robot_loaders_read(tmp_path, monkeypatch):
+    from mujoco_playground._src import mjx_env
+
+    monkeypatch.setattr(mjx_env, "MENAGERIE_PATH", mjx_env.MENAGERIE_PATH)  # restored after the test
+    playground_api.set_menagerie_path(tmp_path)
+    assert playground_api.menagerie_path() == tmp_path == Path(mjx_env.MENAGERIE_PATH)
+
+
+def test_playground_env_config_and_model_swap():
+    from mujoco_playground import registry
+
+    env = registry.load("CartpoleBalance")
+    assert playground_api.env_config(env).episode_length == 1000
+    original, other = env.mjx_model, env.mjx_model.replace(opt=env.mjx_model.opt.replace(timestep=0.123))
+    seen = []
+    step = playground_api.with_model(env, lambda: seen.append(float(env.mjx_model.opt.timestep)))
+    step(other)
+    assert seen == [pytest.approx(0.123)] and env.mjx_model is original  # swapped while running, restored after
+
+
+def test_rsl_rl_logger_hooks_and_the_critic_output_layer(tmp_path):
+    from rsl_rl.utils.logger import Logger
+
+    from helpers import make_algorithm
+
+    assert hasattr(OnPolicyRunner, rsl_rl_api.MULTI_PROCESS_HOOK)
+    cfg = AgentCfg().to_runner_dict("policy")
+    logger = Logger(None, cfg, {}, num_envs=2, is_distributed=False, gpu_world_size=1, gpu_global_rank=0, device="cpu")
+    logger.rewbuffer.extend([1.0, 3.0])
+    assert rsl_rl_api.episode_returns(logger) == [1.0, 3.0]
+    called, original = [], logger.log
+    logger.log = lambda **kwargs: called.append(("log", kwargs["it"]))
+    with rsl_rl_api.after_each_iteration(logger, lambda it: called.append(("after", it))):
+        logger.log(it=7)
+    assert called == [("log", 7), ("after", 7)] and logger.log is not original
+    critic = make_algorithm(AgentCfg()).critic
+    layer = rsl_rl_api.output_layer(critic)
+    assert isinstance(layer, torch.nn.Linear) and layer.out_features == 1
