@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import warnings
 import zipfile
 from importlib import metadata
 
@@ -41,7 +42,9 @@ def atomic_torch_save(obj: dict, path: str) -> None:
 def load_checkpoint(path: str, map_location: str | torch.device | None = None) -> dict:
     """Load a checkpoint without unpickling code; one clear error for anything else."""
     try:
-        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # torch warns about foreign pickle protocols before refusing them
+            warnings.simplefilter("ignore")
+            checkpoint = torch.load(path, map_location=map_location, weights_only=True)
     except FileNotFoundError:
         raise CppoError(f"checkpoint {path} does not exist") from None
     except IsADirectoryError:

@@ -125,20 +125,12 @@ class CPPOCfg(PPOCfg):
     action_limit: float = 1.0
     cuda_graphs: bool = True
     """Replay the rollout's K-step sampler from CUDA graphs on a GPU (no effect on a CPU)."""
-    # algorithm switches (cppo/cppo.py)
-    reference_ema: float = 0.0
+    # algorithm (cppo/cppo.py)
     reset_kernel: bool = True
-    distill_target: Literal["mean", "sample"] = "mean"
-    distill_noise: Literal["coupled", "independent"] = "coupled"
-    score_coef: float = 0.0
-    score_form: Literal["langevin", "sigma_invariant"] = "langevin"
     distill_epochs: int = 5
     distill_mini_batches: int = 4
     flow_learning_rate: float = 1e-3
     fit_error_samples: int = 512
-    marginal_entropy_coef: float = 0.0
-    """Bonus on a lower bound of the marginal policy's entropy (issue 9's multimodality sweep)."""
-    marginal_entropy_samples: int = 8
 
     max_learning_rate: float = 1e-2
     """rsl_rl's ceiling, kept for CPPO: its adaptive rule reads the conditional KL, an upper bound of the policy's
@@ -148,9 +140,8 @@ class CPPOCfg(PPOCfg):
     not_inherited: ClassVar[tuple[str, ...]] = ("max_learning_rate",)
     limits: ClassVar[dict[str, str]] = {
         **PPOCfg.limits, "flow_steps": ">= 1", "kernel_hidden_dims": ">= 1", "min_std": "> 0", "action_limit": "> 0",
-        "reference_ema": "[0, 1)", "score_coef": ">= 0", "distill_epochs": ">= 1", "distill_mini_batches": ">= 1",
-        "flow_learning_rate": "> 0", "fit_error_samples": ">= 2", "marginal_entropy_coef": ">= 0",
-        "marginal_entropy_samples": ">= 2",
+        "distill_epochs": ">= 1", "distill_mini_batches": ">= 1", "flow_learning_rate": "> 0",
+        "fit_error_samples": ">= 2",
     }  # fmt: skip
 
     def invariants(self, prefix: str) -> Iterator[str]:
@@ -172,6 +163,28 @@ class CPPOCfg(PPOCfg):
             "init_std": policy.init_noise_std,
             **{name: getattr(self, name) for name in self.actor_fields()},
         }
+
+
+@dataclass
+class CPPOStudyCfg(CPPOCfg):
+    """CPPO plus the study switches measured worse than its defaults (cppo/cppo_study.py, docs/ablation.md)."""
+
+    reference_ema: float = 0.0
+    """φ_ref ← ema·φ_ref + (1 − ema)·φ instead of a hard copy (0)."""
+    distill_target: Literal["mean", "sample"] = "mean"
+    distill_noise: Literal["coupled", "independent"] = "coupled"
+    score_coef: float = 0.0
+    """Weight of the Langevin anchor ‖μ − (1 − σ²/2)·a0‖² on the kernel."""
+    score_form: Literal["langevin", "sigma_invariant"] = "langevin"
+    marginal_entropy_coef: float = 0.0
+    """Bonus on a lower bound of the marginal policy's entropy (the multimodality sweep of docs/algorithm.md)."""
+    marginal_entropy_samples: int = 8
+
+    class_name: ClassVar[str] = "cppo.cppo_study:CPPOStudy"
+    limits: ClassVar[dict[str, str]] = {
+        **CPPOCfg.limits, "reference_ema": "[0, 1)", "score_coef": ">= 0", "marginal_entropy_coef": ">= 0",
+        "marginal_entropy_samples": ">= 2",
+    }  # fmt: skip
 
 
 @dataclass

@@ -15,7 +15,6 @@ distribution in its `distribution_params` slot: (μ_old, σ_old, a0, ε).
 
 from __future__ import annotations
 
-import math
 from itertools import chain
 
 import torch
@@ -39,27 +38,17 @@ class CPPO(PPO):
         critic: nn.Module,
         storage: RolloutStorage,
         *,
-        reference_ema: float = 0.0,
         reset_kernel: bool = True,
-        distill_target: str = "mean",
-        distill_noise: str = "coupled",
-        score_coef: float = 0.0,
-        score_form: str = "langevin",
         distill_epochs: int = 5,
         distill_mini_batches: int = 4,
         flow_learning_rate: float = 1e-3,
         fit_error_samples: int = 512,
-        marginal_entropy_coef: float = 0.0,
-        marginal_entropy_samples: int = 8,
         **ppo_kwargs,
     ):
         super().__init__(actor, critic, storage, **ppo_kwargs)
-        self.reference_ema, self.reset_kernel = reference_ema, reset_kernel
-        self.distill_target, self.distill_noise = distill_target, distill_noise
-        self.score_coef, self.score_form = score_coef, score_form
+        self.reset_kernel = reset_kernel
         self.distill_epochs, self.distill_mini_batches = distill_epochs, distill_mini_batches
         self.fit_error_samples = fit_error_samples
-        self.marginal_entropy_coef, self.marginal_entropy_samples = marginal_entropy_coef, marginal_entropy_samples
         # PPO steps the kernel θ and the critic ψ; distillation steps the flow φ with its own Adam.
         self.optimizer = torch.optim.Adam(chain(actor.kernel.parameters(), critic.parameters()), lr=self.learning_rate)
         self.flow_optimizer = torch.optim.Adam(actor.flow.parameters(), lr=flow_learning_rate)
@@ -94,7 +83,7 @@ class CPPO(PPO):
             # Adam's moments are kept on purpose: the improvement direction persists across iterations, and
             # restarting them made CPPO learn CartpoleBalance about twice as slowly (see docs/algorithm.md).
             self.actor.kernel.reset_residual()
-        self.actor.update_reference(self.reference_ema)
+        self.update_reference()
 
         observations = self.storage.observations.flatten(0, 1)
         self.actor.update_normalization(observations)
@@ -120,10 +109,10 @@ class CPPO(PPO):
         ).mean()
 
         value_loss = self.value_loss(batch)
-        score = self.score_loss(mean, std, a0)
-        loss = surrogate + self.value_loss_coef * value_loss - self.entropy_coef * entropy + self.score_coef * score
-        marginal = self.marginal_entropy(s) if self.marginal_entropy_coef > 0 else torch.zeros((), device=s.device)
-        loss = loss - self.marginal_entropy_coef * marginal
+        loss = surrogate + self.value_loss_coef * value_loss - self.entropy_coef * entropy
+        regularizer, logged = self.kernel_regularizer(s, mean, std, a0)
+        if regularizer is not None:
+            loss = loss + regularizer
         self.optimizer.zero_grad()
         loss.backward()
         if self.is_multi_gpu:
@@ -135,32 +124,9 @@ class CPPO(PPO):
         nn.utils.clip_grad_norm_(self.actor.kernel.parameters(), self.max_grad_norm)
         nn.utils.clip_grad_norm_(self.critic.parameters(), self.max_grad_norm)
         self.optimizer.step()
-        losses = {"surrogate": surrogate, "value": value_loss, "entropy": entropy, "score": score, "conditional_kl": kl}
+        losses = {"surrogate": surrogate, "value": value_loss, "entropy": entropy, "conditional_kl": kl, **logged}
         losses["residual_norm"] = (mean - a0).norm(dim=-1).mean()
-        if self.marginal_entropy_coef > 0:
-            losses["marginal_entropy"] = marginal
         return {key: value.detach() for key, value in losses.items()}
-
-    def marginal_entropy(self, s: torch.Tensor, num_states: int = 64) -> torch.Tensor:
-        """A lower bound on the entropy of the *marginal* policy π(a|s) = E_a0 N(a; μ_θ(s, a0), σ²), which the
-        Gaussian entropy term ignores: M fresh a0 per state, H ≥ −E_i log (1/M) Σ_j N(μ_i; μ_j, 2σ²)
-        (Kolchinsky & Tracey 2017). Its gradient pushes the kernel means of one state apart."""
-        m = self.marginal_entropy_samples
-        s = s[:num_states].repeat(m, 1)
-        with torch.no_grad():
-            a0 = self.actor.sample_reference(s, torch.randn(s.shape[0], self.actor.num_actions, device=s.device))
-        mean, std = self.actor.kernel(s, a0)
-        mean, std = mean.view(m, -1, mean.shape[-1]).transpose(0, 1), std.view(m, -1, std.shape[-1]).transpose(0, 1)
-        pair = gaussian_log_prob(mean.unsqueeze(2), mean.unsqueeze(1), (2**0.5) * std.unsqueeze(2))  # [states, i, j]
-        return -(torch.logsumexp(pair, dim=-1) - math.log(m)).mean()
-
-    def score_loss(self, mean: torch.Tensor, std: torch.Tensor, a0: torch.Tensor) -> torch.Tensor:
-        """Langevin anchor: one step of size σ² toward N(0, I) is N((1 − σ²/2)·a0, σ²) (σ stop-gradient)."""
-        variance = std.detach().pow(2)
-        squared = (mean - (1 - variance / 2) * a0).pow(2)
-        if self.score_form == "sigma_invariant":
-            squared = squared / (2 * variance)
-        return squared.sum(-1).mean()
 
     def adapt_learning_rate(self, kl: torch.Tensor) -> None:
         """rsl_rl's adaptive rule on the conditional KL (it bounds the marginal KL from above)."""
@@ -173,7 +139,7 @@ class CPPO(PPO):
         if kl_value > self.desired_kl * 2.0:
             self.learning_rate = max(1e-5, self.learning_rate / 1.5)
         elif 0.0 < kl_value < self.desired_kl / 2.0:
-            self.learning_rate = min(1e-2, self.learning_rate * 1.5)
+            self.learning_rate = self.learning_rate * 1.5  # up to max_learning_rate (cppo/ppo.py)
         for group in self.optimizer.param_groups:
             group["lr"] = self.learning_rate
 
@@ -183,10 +149,8 @@ class CPPO(PPO):
         mean_old, std_old, a0, noise = (p.flatten(0, 1) for p in self.storage.distribution_params)
         with torch.no_grad():
             mean, std = self.actor.kernel(s, a0)
-            target = mean if self.distill_target == "mean" else mean + std * torch.randn_like(mean)
-            target = self.actor.clip(target)
-            if self.distill_noise == "independent":
-                noise = torch.randn_like(noise)
+            target = self.actor.clip(self.distillation_target(mean, std))
+            noise = self.distillation_noise(noise)
 
         total, count = torch.zeros((), device=s.device), 0
         batch_size = s.shape[0] // self.distill_mini_batches
@@ -216,8 +180,7 @@ class CPPO(PPO):
         def composite() -> torch.Tensor:
             a0 = self.actor.sample_reference(s, torch.randn(s.shape[0], self.actor.num_actions, device=s.device))
             mean, std = self.actor.kernel(s, a0)
-            target = mean if self.distill_target == "mean" else mean + std * torch.randn_like(mean)
-            return self.actor.clip(target)
+            return self.actor.clip(self.distillation_target(mean, std))
 
         flow = self.actor.sample_flow(s, torch.randn(s.shape[0], self.actor.num_actions, device=s.device))
         first = composite()
@@ -225,6 +188,24 @@ class CPPO(PPO):
             "flow_fit_error": energy_distance(flow, first).item(),
             "flow_fit_floor": energy_distance(composite(), first).item(),
         }
+
+    # --- what the study variants change (cppo/cppo_study.py); the defaults are cppo.md's corrected loop ---
+
+    def kernel_regularizer(self, s, mean, std, a0) -> tuple[torch.Tensor | None, dict[str, torch.Tensor]]:
+        """An extra kernel loss and what to log of it: none (with the mean target the kernel needs no anchor)."""
+        return None, {}
+
+    def distillation_target(self, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+        """a* = μ_θ(s, a0): the kernel mean (a sample would add σ² of blur every iteration)."""
+        return mean
+
+    def distillation_noise(self, noise: torch.Tensor) -> torch.Tensor:
+        """The stored ε that produced a0 (coupled pairs)."""
+        return noise
+
+    def update_reference(self) -> None:
+        """φ_ref ← φ (a hard copy)."""
+        self.actor.update_reference(0.0)
 
     # --- checkpoints -----------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ episode ended), plus a record of where it came from. Writing is atomic: a killed
 from __future__ import annotations
 
 import pickle
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,7 +100,9 @@ def read_transitions(path: str | Path) -> Transitions:
         )
     not_ours = f"'{path}' is not a dataset recorded by play.py --record"
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about foreign pickle protocols before refusing them
+            warnings.simplefilter("ignore")
+            data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:  # torch's own message advises unsafe loading: never pass that on
         raise UsageError(
             f"{not_ours}: it holds pickled Python objects, which cppo never loads (they could run code)"

@@ -8,7 +8,7 @@ Sampler: Euler, K = 8, with coupled noise (the distillation pairs each target wi
 import torch
 from tensordict import TensorDict
 
-from cppo.config import AgentCfg, CPPOCfg, PolicyCfg
+from cppo.config import AgentCfg, CPPOCfg, CPPOStudyCfg, PolicyCfg
 from cppo.cppo import CPPO
 from helpers import make_algorithm
 
@@ -16,7 +16,8 @@ NUM_ENVS, STEPS = 64, 16
 
 
 def make(obs_dim: int, num_actions: int, **switches) -> CPPO:
-    algorithm = CPPOCfg(entropy_coef=0.0, flow_steps=8, integrator="euler", **switches)
+    config = CPPOStudyCfg if switches else CPPOCfg  # the study variants (cppo/cppo_study.py) carry the switches
+    algorithm = config(entropy_coef=0.0, flow_steps=8, integrator="euler", **switches)
     agent = AgentCfg(
         algorithm=algorithm, policy=PolicyCfg(actor_hidden_dims=(64, 64), critic_hidden_dims=(32,), init_noise_std=0.5)
     )

@@ -5,16 +5,16 @@ import pytest
 import torch
 from tensordict import TensorDict
 
-from cppo.config import AgentCfg, CPPOCfg, PolicyCfg
+from cppo.config import AgentCfg, CPPOCfg, CPPOStudyCfg, PolicyCfg
 from cppo.cppo import CPPO
 from cppo.flow import CudaGraphed, FlowVelocity, sample_flow
 from cppo.kernel import GaussianKernel, gaussian_entropy, gaussian_kl, gaussian_log_prob
 from helpers import make_algorithm
 
 
-def make_cppo(obs_dim=3, num_actions=2, num_envs=8, steps=4, **switches) -> CPPO:
+def make_cppo(obs_dim=3, num_actions=2, num_envs=8, steps=4, config=CPPOCfg, **switches) -> CPPO:
     agent = AgentCfg(
-        algorithm=CPPOCfg(**switches), policy=PolicyCfg(actor_hidden_dims=(32, 32), critic_hidden_dims=(32,))
+        algorithm=config(**switches), policy=PolicyCfg(actor_hidden_dims=(32, 32), critic_hidden_dims=(32,))
     )
     agent.num_steps_per_env = steps
     return make_algorithm(agent, obs_dim, num_actions, num_envs)
@@ -114,7 +114,7 @@ def test_cuda_graph_sampler_equals_eager_sampler_and_sees_parameter_updates():
 
 def test_marginal_entropy_bonus_spreads_one_states_actions():
     torch.manual_seed(0)
-    alg = make_cppo(num_envs=64)
+    alg = make_cppo(num_envs=64, config=CPPOStudyCfg)
     s = torch.randn(64, 3)
 
     def spread() -> float:  # std of the kernel means over fresh a0 at one fixed state

@@ -8,6 +8,7 @@ import torch
 import yaml
 
 import tasks
+from cppo.algorithms import REGISTRY as ALGORITHMS
 from helpers import one_line_error, run_script, scalars
 
 TINY = ["--max_iterations", "2", "env.num_envs=16", "agent.num_steps_per_env=8", "agent.save_interval=1"]
@@ -61,7 +62,9 @@ def test_resume_continues_the_iteration_count_in_the_same_run(trained):
         (["env.num_envs=-4"], 2, ["num_envs", "-4"]),
         (["--max_iterations", "0"], 2, ["max_iterations"]),
         (["--num_envs", "ten"], 2, ["--num_envs"]),
-        (["--algo", "cppo", "agent.algorithm.distill_target=median"], 2, ["distill_target", "mean, sample"]),
+        (["--algo", "cppo_study", "agent.algorithm.distill_target=median"], 2, ["distill_target", "mean, sample"]),
+        (["--algo", "cppo", "agent.algorithm.distill_target=sample"], 2, ["unknown config key", "distill_target"]),
+        (["--algo", "cppo", "agent.torch_compile_mode=default"], 2, ["torch_compile_mode=default", "ppo only"]),
         # every config value is validated before an env starts (MultiGoal, as a user tried them)
         (["agent.algorithm.learning_rate=nan"], 2, ["agent.algorithm.learning_rate=nan", "finite number > 0"]),
         (["agent.algorithm.learning_rate=inf"], 2, ["agent.algorithm.learning_rate=inf", "finite number"]),
@@ -145,7 +148,8 @@ def test_resume_without_runs_lists_what_exists(tmp_path):
 def test_list_shows_every_task_with_its_backend():
     result = run_script("train.py", "--list")
     assert result.returncode == 0
-    assert re.search(r"CartpoleBalance\s+playground\s+cppo,ppo,dipole\s+\(default\)", result.stdout)
-    assert re.search(r"MultiGoal\s+builtin\s+cppo,ppo,dipole", result.stdout)
+    algorithms = ",".join(ALGORITHMS)
+    assert re.search(rf"CartpoleBalance\s+playground\s+{algorithms}\s+\(default\)", result.stdout)
+    assert re.search(rf"MultiGoal\s+builtin\s+{algorithms}\s", result.stdout)
     listed = [line.split()[0] for line in result.stdout.strip().splitlines()[1:]]  # after the header
     assert listed == sorted(tasks.REGISTRY) + ["Isaac-*"]  # every registered task once, then the pass-through
