@@ -88,7 +88,7 @@ def test_act_samples_through_the_reference_and_stores_the_conditioning():
     assert torch.allclose(alg.transition.actions_log_prob, gaussian_log_prob(actions, mean, std))
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a GPU (bench/gpu_session.sh runs this)")
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a GPU (run this file on one)")
 def test_cuda_graph_sampler_equals_eager_sampler_and_sees_parameter_updates():
     torch.manual_seed(0)
     velocity = FlowVelocity(6, 3, (64, 64)).cuda()

@@ -65,7 +65,10 @@ def test_act_stores_the_rollout_a_critic_update_needs():
     obs = TensorDict({"policy": torch.randn(16, 3)}, batch_size=[16])
     actions = alg.act(obs)
     assert actions.shape == (16, 2) and actions.abs().max() <= 1.0
-    assert torch.equal(alg.transition.values, alg.critic(obs))
+    assert alg.transition.values.shape == (16, 1)
+    other = TensorDict({"policy": obs["policy"] + 1.0}, batch_size=[16])
+    assert not torch.equal(alg.transition.values, alg.critic(other))  # the values of *these* observations
+    assert torch.equal(alg.transition.observations["policy"], obs["policy"])
 
 
 def test_the_fit_splits_a_bimodal_rollout_by_advantage_and_omega_makes_it_greedier():

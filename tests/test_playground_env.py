@@ -80,12 +80,18 @@ def test_observations_are_zero_copy_views_of_the_jax_buffer(env):
 
 
 def test_actions_are_clipped_and_change_the_dynamics(env):
+    """From one saved state: +50 moves the cart exactly as +1 (clipped to the box), and unlike 0 or +0.5."""
     restart(env)
     env.step(torch.zeros(NUM_ENVS, 1))
-    start = env.get_observations()["policy"].clone()
-    env.episode_length_buf = torch.zeros(NUM_ENVS, dtype=torch.long)
-    push = env.step(torch.full((NUM_ENVS, 1), 50.0))[0]["policy"].clone()  # clipped to +1
-    assert torch.isfinite(push).all() and not torch.allclose(push, start)
+    saved = [jax.numpy.copy(leaf) for leaf in env._carry_leaves]  # CPU steps never donate: a copy restores it
+
+    def step_from_saved(action: float) -> torch.Tensor:
+        env._carry_leaves = [jax.numpy.copy(leaf) for leaf in saved]
+        return env.step(torch.full((NUM_ENVS, 1), action))[0]["policy"].clone()
+
+    pushed, at_limit, half, still = (step_from_saved(action) for action in (50.0, 1.0, 0.5, 0.0))
+    assert torch.isfinite(pushed).all() and torch.equal(pushed, at_limit)
+    assert not torch.allclose(at_limit, half) and not torch.allclose(half, still)
 
 
 def test_bad_env_config_values_are_usage_errors():
