@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 
 from cppo.errors import CppoError
+from cppo.files import partial_path
 
 
 def configure_gl(headless: bool) -> bool:
@@ -60,7 +61,7 @@ class VideoRecorder:
                 "install EGL (apt install libegl1) or OSMesa (apt install libosmesa6, then MUJOCO_GL=osmesa)"
             ) from None
         self.camera = camera if camera is not None else default_camera(model)
-        self.partial = path.with_name(f".{path.name}")  # hidden until complete; keeps the .mp4 suffix for ffmpeg
+        self.partial = partial_path(path, keep_suffix=True)  # hidden until complete; ffmpeg reads the .mp4 suffix
         fps = max(1, round(1.0 / env.step_dt))
         # ffmpeg runs as a subprocess (fork + exec at once), which JAX's fork warning does not need to flag.
         warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning)

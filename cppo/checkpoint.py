@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import io
-import os
 import pickle
 import warnings
 import zipfile
@@ -20,6 +19,7 @@ from importlib import metadata
 import torch
 
 from cppo.errors import CppoError
+from cppo.files import atomic_write_bytes
 
 
 def atomic_torch_save(obj: dict, path: str) -> None:
@@ -27,16 +27,7 @@ def atomic_torch_save(obj: dict, path: str) -> None:
     # RuntimeError, a plain file write raises the OSError that says what happened.
     buffer = io.BytesIO()
     torch.save(obj, buffer)
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
-        with open(tmp, "wb") as f:
-            f.write(buffer.getbuffer())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write_bytes(buffer.getbuffer(), path)
 
 
 def load_checkpoint(path: str, map_location: str | torch.device | None = None) -> dict:

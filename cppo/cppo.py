@@ -16,6 +16,7 @@ distribution in its `distribution_params` slot: (μ_old, σ_old, a0, ε).
 from __future__ import annotations
 
 from itertools import chain
+from typing import NamedTuple
 
 import torch
 import torch.nn as nn
@@ -27,6 +28,16 @@ from cppo.flow import energy_distance, flow_matching_loss
 from cppo.flow_policy import FlowPolicy
 from cppo.kernel import gaussian_entropy, gaussian_kl, gaussian_log_prob
 from cppo.ppo import PPO, construct_flow_algorithm
+
+
+class Conditioning(NamedTuple):
+    """What the rollout stores per step in rsl_rl's `distribution_params` slot: the kernel's conditional
+    distribution N(mean, std²) and what it was conditioned on — the flow sample a0 and the ε that produced it."""
+
+    mean: torch.Tensor
+    std: torch.Tensor
+    a0: torch.Tensor
+    noise: torch.Tensor
 
 
 class CPPO(PPO):
@@ -63,7 +74,7 @@ class CPPO(PPO):
         actions = mean + std * torch.randn_like(mean)
         self.transition.actions = actions
         self.transition.actions_log_prob = gaussian_log_prob(actions, mean, std)
-        self.transition.distribution_params = (mean, std, a0, noise)
+        self.transition.distribution_params = Conditioning(mean, std, a0, noise)
         self.transition.values = self.critic(obs)
         self.transition.observations = obs
         return actions
@@ -88,12 +99,12 @@ class CPPO(PPO):
         observations = self.storage.observations.flatten(0, 1)
         self.actor.update_normalization(observations)
         self.critic.update_normalization(observations)
-        self.actor.kernel.a0_normalizer.update(self.storage.distribution_params[2].flatten(0, 1))
+        self.actor.kernel.a0_normalizer.update(Conditioning(*self.storage.distribution_params).a0.flatten(0, 1))
         self.storage.clear()
         return losses
 
     def ppo_step(self, batch: RolloutStorage.Batch) -> dict[str, torch.Tensor]:
-        mean_old, std_old, a0, _ = batch.old_distribution_params
+        mean_old, std_old, a0, _ = Conditioning(*batch.old_distribution_params)
         s = self.actor.observation(batch.observations)
         mean, std = self.actor.kernel(s, a0)
         log_prob = gaussian_log_prob(batch.actions, mean, std)
@@ -146,7 +157,7 @@ class CPPO(PPO):
     def distill(self) -> dict[str, float]:
         """Flow matching of φ onto the updated composite policy, on the stored (s, ε, a0)."""
         s = self.actor.observation(self.storage.observations.flatten(0, 1))
-        mean_old, std_old, a0, noise = (p.flatten(0, 1) for p in self.storage.distribution_params)
+        _, _, a0, noise = Conditioning(*(p.flatten(0, 1) for p in self.storage.distribution_params))
         with torch.no_grad():
             mean, std = self.actor.kernel(s, a0)
             target = self.actor.clip(self.distillation_target(mean, std))

@@ -16,7 +16,6 @@ steps, action scaling — what robot-side code needs to feed the network and sca
 from __future__ import annotations
 
 import json
-import os
 import warnings
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import torch
 import torch.nn as nn
 
 from cppo.algorithms import get_algorithm
+from cppo.files import atomic_path
 
 
 def deployable(actor: nn.Module, residual: bool = True) -> nn.Module:
@@ -89,19 +89,3 @@ def add_onnx_metadata(path: str, metadata: dict[str, str]) -> None:
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
     onnx.save(model, path)
-
-
-class atomic_path:
-    """`with atomic_path(final) as tmp:` write tmp; it replaces `final` only if the block succeeds."""
-
-    def __init__(self, final: Path):
-        self.final, self.tmp = final, f"{final}.tmp{os.getpid()}"
-
-    def __enter__(self) -> str:
-        return self.tmp
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            os.replace(self.tmp, self.final)
-        elif os.path.exists(self.tmp):
-            os.unlink(self.tmp)
