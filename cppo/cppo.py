@@ -21,7 +21,6 @@ from typing import NamedTuple
 import torch
 import torch.nn as nn
 from rsl_rl.storage import RolloutStorage
-from rsl_rl.utils import reduce_gradients_in_buckets
 from tensordict import TensorDict
 
 from cppo.flow import energy_distance, flow_matching_loss
@@ -82,13 +81,7 @@ class CPPO(PPO):
     # --- 3. conditional PPO, 4. distillation, 5. reference update -------------------------------------
 
     def optimize(self) -> dict[str, float]:
-        totals: dict[str, torch.Tensor] = {}
-        for batch in self.storage.mini_batch_generator(self.num_mini_batches, self.num_learning_epochs):
-            for key, value in self.ppo_step(batch).items():
-                totals[key] = totals.get(key, 0.0) + value
-        num_updates = self.num_learning_epochs * self.num_mini_batches
-        losses = {key: value.item() / num_updates for key, value in totals.items()}  # one host sync per loss
-
+        losses = self.mean_over_mini_batches(self.ppo_step)
         losses.update(self.distill())
         if self.reset_kernel:
             # Adam's moments are kept on purpose: the improvement direction persists across iterations, and
@@ -124,17 +117,7 @@ class CPPO(PPO):
         regularizer, logged = self.kernel_regularizer(s, mean, std, a0)
         if regularizer is not None:
             loss = loss + regularizer
-        self.optimizer.zero_grad()
-        loss.backward()
-        if self.is_multi_gpu:
-            reduce_gradients_in_buckets(
-                chain(self.actor.kernel.parameters(), self.critic.parameters()),
-                self.gpu_world_size,
-                self.grad_reduce_bucket_mb,
-            )
-        nn.utils.clip_grad_norm_(self.actor.kernel.parameters(), self.max_grad_norm)
-        nn.utils.clip_grad_norm_(self.critic.parameters(), self.max_grad_norm)
-        self.optimizer.step()
+        self.gradient_step(self.optimizer, loss, self.actor.kernel, self.critic)
         losses = {"surrogate": surrogate, "value": value_loss, "entropy": entropy, "conditional_kl": kl, **logged}
         losses["residual_norm"] = (mean - a0).norm(dim=-1).mean()
         return {key: value.detach() for key, value in losses.items()}
@@ -170,14 +153,7 @@ class CPPO(PPO):
             for i in range(self.distill_mini_batches):
                 idx = order[i * batch_size : (i + 1) * batch_size]
                 loss = flow_matching_loss(self.actor.flow, s[idx], noise[idx], target[idx])
-                self.flow_optimizer.zero_grad()
-                loss.backward()
-                if self.is_multi_gpu:
-                    reduce_gradients_in_buckets(
-                        self.actor.flow.parameters(), self.gpu_world_size, self.grad_reduce_bucket_mb
-                    )
-                nn.utils.clip_grad_norm_(self.actor.flow.parameters(), self.max_grad_norm)
-                self.flow_optimizer.step()
+                self.gradient_step(self.flow_optimizer, loss, self.actor.flow)
                 total, count = total + loss.detach(), count + 1
         return {"flow_matching": total.item() / max(count, 1), **self.fit_error(s)}
 

@@ -71,12 +71,7 @@ class DIPOLE(PPO):
     # --- 3. weights, 4. the two weighted flow fits and the critic -------------------------------------
 
     def optimize(self) -> dict[str, float]:
-        totals: dict[str, torch.Tensor] = {}
-        for batch in self.storage.mini_batch_generator(self.num_mini_batches, self.num_learning_epochs):
-            for key, value in self.step(batch).items():
-                totals[key] = totals.get(key, 0.0) + value
-        num_updates = self.num_learning_epochs * self.num_mini_batches
-        losses = {key: value.item() / num_updates for key, value in totals.items()}  # one host sync per loss
+        losses = self.mean_over_mini_batches(self.step)
 
         observations = self.storage.observations.flatten(0, 1)
         self.actor.spread = self.spread(self.actor.observation(observations))
@@ -95,13 +90,7 @@ class DIPOLE(PPO):
         value_loss = self.value_loss(batch)
 
         loss = positive_loss + negative_loss + self.value_loss_coef * value_loss
-        self.optimizer.zero_grad()
-        loss.backward()
-        if self.is_multi_gpu:
-            self.reduce_parameters()
-        nn.utils.clip_grad_norm_(self.actor.parameters(), self.max_grad_norm)
-        nn.utils.clip_grad_norm_(self.critic.parameters(), self.max_grad_norm)
-        self.optimizer.step()
+        self.gradient_step(self.optimizer, loss, self.actor, self.critic)
         return {
             "flow_positive": positive_loss.detach(),
             "flow_negative": negative_loss.detach(),

@@ -12,12 +12,15 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from itertools import chain
 
 import torch
+import torch.nn as nn
 from rsl_rl.algorithms import PPO as RslRlPPO
 from rsl_rl.env import VecEnv
 from rsl_rl.storage import RolloutStorage
-from rsl_rl.utils import resolve_class, resolve_obs_groups
+from rsl_rl.utils import reduce_gradients_in_buckets, resolve_class, resolve_obs_groups
 from tensordict import TensorDict
 
 from cppo.errors import CppoError
@@ -87,6 +90,31 @@ class PPO(RslRlPPO):
     def optimize(self) -> dict[str, float]:
         """One update on the stored rollout: rsl_rl's PPO update (CPPO overrides it)."""
         return super().update()
+
+    # --- what the flow algorithms' own updates share ---------------------------------------------------
+
+    def mean_over_mini_batches(
+        self, step: Callable[[RolloutStorage.Batch], dict[str, torch.Tensor]]
+    ) -> dict[str, float]:
+        """Run `step` on every mini-batch of every epoch of the stored rollout; the mean of each loss it returns,
+        read back with one host sync per loss."""
+        totals: dict[str, torch.Tensor] = {}
+        for batch in self.storage.mini_batch_generator(self.num_mini_batches, self.num_learning_epochs):
+            for key, value in step(batch).items():
+                totals[key] = totals.get(key, 0.0) + value
+        num_updates = self.num_learning_epochs * self.num_mini_batches
+        return {key: value.item() / num_updates for key, value in totals.items()}
+
+    def gradient_step(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor, *modules: nn.Module) -> None:
+        """rsl_rl's step: gradients averaged across ranks (torchrun), each module's norm clipped on its own."""
+        optimizer.zero_grad()
+        loss.backward()
+        if self.is_multi_gpu:
+            parameters = chain.from_iterable(module.parameters() for module in modules)
+            reduce_gradients_in_buckets(parameters, self.gpu_world_size, self.grad_reduce_bucket_mb)
+        for module in modules:
+            nn.utils.clip_grad_norm_(module.parameters(), self.max_grad_norm)
+        optimizer.step()
 
     def value_loss(self, batch: RolloutStorage.Batch) -> torch.Tensor:
         """rsl_rl's critic loss (clipped around the rollout's values if use_clipped_value_loss), for the flow
