@@ -65,6 +65,9 @@ class PPOCfg:
     desired_kl: float = 0.01
     max_learning_rate: float = 1e-2
     """Ceiling of the adaptive schedule (rsl_rl's rule raises the rate up to 1e-2; cppo/ppo.py)."""
+    rate_change_per_iteration: float = 0.0
+    """The adaptive schedule may change the rate by at most this factor within one iteration (0: no limit —
+    rsl_rl's rule, 1.5× per mini-batch). cppo/ppo.py; measured in bench/RESULTS.md."""
 
     class_name: ClassVar[str] = "cppo.ppo:PPO"
     not_inherited: ClassVar[tuple[str, ...]] = ()
@@ -72,10 +75,13 @@ class PPOCfg:
     limits: ClassVar[dict[str, str]] = {
         "num_learning_epochs": ">= 1", "num_mini_batches": ">= 1", "clip_param": "> 0", "gamma": "[0, 1]",
         "lam": "[0, 1]", "value_loss_coef": ">= 0", "entropy_coef": ">= 0", "learning_rate": "> 0",
-        "max_grad_norm": "> 0", "desired_kl": "> 0", "max_learning_rate": "> 0",
+        "max_grad_norm": "> 0", "desired_kl": "> 0", "max_learning_rate": "> 0", "rate_change_per_iteration": ">= 0",
     }  # fmt: skip
 
     def invariants(self, prefix: str) -> Iterator[str]:
+        change = self.rate_change_per_iteration
+        if 0 < change < 1:
+            yield f"bad value {prefix}rate_change_per_iteration={change}: must be 0 (off) or ≥ 1"
         if self.learning_rate > self.max_learning_rate:
             yield (
                 f"bad value {prefix}learning_rate={self.learning_rate}: "

@@ -58,20 +58,27 @@ class PPO(RslRlPPO):
     num_updates: int = 0
     """Updates that passed the guard (the runner names the failing iteration from it)."""
 
-    def __init__(self, *args, max_learning_rate: float = 1e-2, **kwargs):
-        self.max_learning_rate = max_learning_rate
+    def __init__(self, *args, max_learning_rate: float = 1e-2, rate_change_per_iteration: float = 0.0, **kwargs):
+        self.max_learning_rate, self.rate_change_per_iteration = max_learning_rate, rate_change_per_iteration
+        self._rate_at_iteration_start: float | None = None
         super().__init__(*args, **kwargs)
 
-    # rsl_rl's adaptive rule multiplies the rate by 1.5 whenever the KL is below half its target, up to 1e-2.
-    # A converged policy has a small KL, so the rate climbs to 1e-2 and the next large step breaks the policy
-    # (bench/RESULTS.md). Every write of the rate (rsl_rl's rule, CPPO's, a resume) goes through this ceiling.
+    # rsl_rl's adaptive rule multiplies or divides the rate by 1.5 after *every mini-batch* (up to 1.5^20 ≈ 3300×
+    # per iteration at 5 epochs × 4 mini-batches), between 1e-5 and 1e-2: the rate jumps between its bounds, and
+    # a jump to 1e-2 once the policy has converged can break it (bench/RESULTS.md). Every write of the rate
+    # (rsl_rl's rule, CPPO's, a resume) goes through this setter, which keeps it under `max_learning_rate` and,
+    # with `rate_change_per_iteration` = c > 0, within [r/c, r·c] of the rate r the iteration started with.
     @property
     def learning_rate(self) -> float:
         return self._learning_rate
 
     @learning_rate.setter
     def learning_rate(self, value: float) -> None:
-        self._learning_rate = min(float(value), self.max_learning_rate)
+        value = min(float(value), self.max_learning_rate)
+        start, change = self._rate_at_iteration_start, self.rate_change_per_iteration
+        if start is not None and change > 0:
+            value = min(max(value, start / change), start * change)
+        self._learning_rate = value
 
     def update(self) -> dict[str, float]:
         bad = non_finite(
@@ -79,7 +86,11 @@ class PPO(RslRlPPO):
         )
         if bad:
             raise NonFiniteError(f"the env returned non-finite {' and '.join(bad)}")
-        losses = self.optimize()
+        self._rate_at_iteration_start = self.learning_rate
+        try:
+            losses = self.optimize()
+        finally:
+            self._rate_at_iteration_start = None
         bad = [f"loss '{name}'" for name, value in losses.items() if not math.isfinite(value)]
         bad += non_finite({f"parameter '{name}'": p for name, p in self.named_trainable_parameters()})
         if bad:

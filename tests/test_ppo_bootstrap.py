@@ -49,3 +49,30 @@ def test_without_final_observations_it_is_rsl_rl_behaviour():
         values = ppo.transition.values.squeeze(-1).clone()
         ppo.process_env_step(obs, rewards, time_outs.clone(), {"time_outs": time_outs})
     assert torch.allclose(ppo.storage.rewards[0].squeeze(-1), rewards + ppo.gamma * values)
+
+
+def logged_rates(tmp_path, *overrides) -> list[float]:
+    from helpers import run_script, scalars
+
+    result = run_script("train.py", "--task", "MultiGoal", "--algo", "ppo", "--log_root", str(tmp_path),
+                        "--max_iterations", "6", "env.num_envs=64", *overrides)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run_dir,) = (tmp_path / "MultiGoal_ppo").iterdir()
+    return [1e-3] + [value for _, value in scalars(run_dir, "Loss/learning_rate")]  # 1e-3: the starting rate
+
+
+def test_the_adaptive_rate_moves_at_most_the_allowed_factor_per_iteration(tmp_path):
+    """rsl_rl's rule changes the rate 1.5× per mini-batch (here 20 per iteration); with
+    rate_change_per_iteration=1.5 it changes at most 1.5× per iteration, and never above max_learning_rate."""
+
+    def changes(rates: list[float]) -> list[float]:
+        return [max(b / a, a / b) for a, b in zip(rates[:-1], rates[1:], strict=True)]
+
+    free = logged_rates(tmp_path / "free", "agent.algorithm.rate_change_per_iteration=0")
+    limited = logged_rates(tmp_path / "limited", "agent.algorithm.rate_change_per_iteration=1.5")
+    assert max(changes(limited)) <= 1.5 * (1 + 1e-6), limited
+    assert max(changes(free)) > 1.5 * 1.5, free  # rsl_rl's rule, unlimited
+    capped = logged_rates(
+        tmp_path / "capped", "agent.algorithm.max_learning_rate=2e-3", "agent.algorithm.rate_change_per_iteration=0"
+    )
+    assert max(capped) <= 2e-3 * (1 + 1e-6) and max(free) > 2e-3, (capped, free)
