@@ -39,6 +39,12 @@ class Conditioning(NamedTuple):
     noise: torch.Tensor
 
 
+def stored(params: tuple[torch.Tensor, ...] | None) -> Conditioning:
+    """The conditioning as rsl_rl's storage hands it back (a plain tuple, None before the first rollout)."""
+    assert params is not None, "no rollout stored yet"
+    return Conditioning(*params)
+
+
 class CPPO(PPO):
     actor: FlowPolicy
 
@@ -92,12 +98,12 @@ class CPPO(PPO):
         observations = self.storage.observations.flatten(0, 1)
         self.actor.update_normalization(observations)
         self.critic.update_normalization(observations)
-        self.actor.kernel.a0_normalizer.update(Conditioning(*self.storage.distribution_params).a0.flatten(0, 1))
+        self.actor.kernel.a0_normalizer.update(stored(self.storage.distribution_params).a0.flatten(0, 1))
         self.storage.clear()
         return losses
 
     def ppo_step(self, batch: RolloutStorage.Batch) -> dict[str, torch.Tensor]:
-        mean_old, std_old, a0, _ = Conditioning(*batch.old_distribution_params)
+        mean_old, std_old, a0, _ = stored(batch.old_distribution_params)
         s = self.actor.observation(batch.observations)
         mean, std = self.actor.kernel(s, a0)
         log_prob = gaussian_log_prob(batch.actions, mean, std)
@@ -140,7 +146,7 @@ class CPPO(PPO):
     def distill(self) -> dict[str, float]:
         """Flow matching of φ onto the updated composite policy, on the stored (s, ε, a0)."""
         s = self.actor.observation(self.storage.observations.flatten(0, 1))
-        _, _, a0, noise = Conditioning(*(p.flatten(0, 1) for p in self.storage.distribution_params))
+        _, _, a0, noise = (p.flatten(0, 1) for p in stored(self.storage.distribution_params))
         with torch.no_grad():
             mean, std = self.actor.kernel(s, a0)
             target = self.actor.clip(self.distillation_target(mean, std))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import metadata
-from typing import Any
+from typing import Any, cast
 
 import torch.nn as nn
 from rsl_rl.runners import OnPolicyRunner
@@ -54,4 +54,4 @@ def after_each_iteration(logger: Any, callback: Callable[[int], None]) -> Iterat
 
 def output_layer(model: nn.Module) -> nn.Linear:
     """The last linear layer of an rsl_rl MLPModel (e.g. the critic's value head)."""
-    return model.mlp[-1]
+    return cast(nn.Linear, cast(nn.Sequential, model.mlp)[-1])

@@ -7,6 +7,7 @@ from tensordict import TensorDict
 
 from cppo.config import AgentCfg, CPPOCfg, CPPOStudyCfg, PolicyCfg
 from cppo.cppo import CPPO
+from cppo.cppo_study import CPPOStudy
 from cppo.flow import CudaGraphed, FlowVelocity, sample_flow
 from cppo.kernel import GaussianKernel, gaussian_entropy, gaussian_kl, gaussian_log_prob
 from helpers import make_algorithm
@@ -115,6 +116,7 @@ def test_cuda_graph_sampler_equals_eager_sampler_and_sees_parameter_updates():
 def test_marginal_entropy_bonus_spreads_one_states_actions():
     torch.manual_seed(0)
     alg = make_cppo(num_envs=64, config=CPPOStudyCfg)
+    assert isinstance(alg, CPPOStudy)
     s = torch.randn(64, 3)
 
     def spread() -> float:  # std of the kernel means over fresh a0 at one fixed state

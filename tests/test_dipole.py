@@ -65,10 +65,11 @@ def test_act_stores_the_rollout_a_critic_update_needs():
     obs = TensorDict({"policy": torch.randn(16, 3)}, batch_size=[16])
     actions = alg.act(obs)
     assert actions.shape == (16, 2) and actions.abs().max() <= 1.0
-    assert alg.transition.values.shape == (16, 1)
+    values, stored_obs = alg.transition.values, alg.transition.observations
+    assert values is not None and stored_obs is not None and values.shape == (16, 1)
     other = TensorDict({"policy": obs["policy"] + 1.0}, batch_size=[16])
-    assert not torch.equal(alg.transition.values, alg.critic(other))  # the values of *these* observations
-    assert torch.equal(alg.transition.observations["policy"], obs["policy"])
+    assert not torch.equal(values, alg.critic(other))  # the values of *these* observations
+    assert torch.equal(stored_obs["policy"], obs["policy"])
 
 
 def test_the_fit_splits_a_bimodal_rollout_by_advantage_and_omega_makes_it_greedier():

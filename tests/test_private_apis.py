@@ -3,6 +3,7 @@ versions; another version stops with one line naming the file and the version to
 
 from importlib import metadata
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 import torch
@@ -56,11 +57,12 @@ def test_rsl_rl_logger_hooks_and_the_critic_output_layer(tmp_path):
     logger = Logger(None, cfg, {}, num_envs=2, is_distributed=False, gpu_world_size=1, gpu_global_rank=0, device="cpu")
     logger.rewbuffer.extend([1.0, 3.0])
     assert rsl_rl_api.episode_returns(logger) == [1.0, 3.0]
-    called, original = [], logger.log
-    logger.log = lambda **kwargs: called.append(("log", kwargs["it"]))
+    called, patched = [], cast(Any, logger)  # its log() stands in for rsl_rl's, with fewer arguments
+    patched.log = lambda **kwargs: called.append(("log", kwargs["it"]))
+    original = patched.log
     with rsl_rl_api.after_each_iteration(logger, lambda it: called.append(("after", it))):
-        logger.log(it=7)
-    assert called == [("log", 7), ("after", 7)] and logger.log is not original
+        patched.log(it=7)  # as rsl_rl's learn loop calls it, once per iteration
+    assert called == [("log", 7), ("after", 7)] and patched.log is original  # restored after
     critic = make_algorithm(AgentCfg()).critic
     layer = rsl_rl_api.output_layer(critic)
     assert isinstance(layer, torch.nn.Linear) and layer.out_features == 1
