@@ -24,4 +24,4 @@ def balanced_cartpole(tmp_path_factory) -> Path:
     balance: about two minutes on 2 cores. Shared by the learning test and the play/export/sim2sim tests."""
     from helpers import train_cartpole
 
-    return train_cartpole(tmp_path_factory.mktemp("balanced"), "--seed", "1")
+    return train_cartpole(tmp_path_factory.mktemp("balanced"), "--seed", "1", timeout=1800)

@@ -31,9 +31,9 @@ def one_line_error(result: subprocess.CompletedProcess, exit_code: int, *needles
     return lines[0]
 
 
-def train_cartpole(log_root: Path, *args: str) -> Path:
+def train_cartpole(log_root: Path, *args: str, timeout: float = 600) -> Path:
     """Run train.py on CartpoleBalance and return the run folder."""
-    result = run_script("train.py", "--task", "CartpoleBalance", "--log_root", str(log_root), *args)
+    result = run_script("train.py", "--task", "CartpoleBalance", "--log_root", str(log_root), *args, timeout=timeout)
     assert result.returncode == 0, result.stderr[-3000:]
     return max(p for p in log_root.glob("CartpoleBalance_*/*") if p.is_dir())
 
