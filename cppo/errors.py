@@ -2,9 +2,15 @@
 
 
 class CppoError(Exception):
-    """A problem the user can fix (bad input, missing files). Exit code 1."""
+    """A problem the user can fix (bad input, missing files). Exit code 1.
+
+    The message is one line whatever the user typed: control characters in it (a newline inside an override,
+    say) are shown escaped."""
 
     exit_code = 1
+
+    def __init__(self, message: str = ""):
+        super().__init__("".join(c if c.isprintable() else repr(c)[1:-1] for c in str(message)))
 
 
 class UsageError(CppoError):

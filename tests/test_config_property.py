@@ -5,7 +5,7 @@ before anything is written."""
 import math
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from app.cli import build_configs, parse_train_args
@@ -52,6 +52,8 @@ overrides = st.lists(
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example(task="CartpoleBalance", algo="ppo", overrides=["\n0"], no_equals=False)  # found by this test:
+@example(task="MultiGoal", algo="cppo", overrides=["\n=1"], no_equals=False)  # a newline echoed into the line
 @given(task=st.sampled_from(TASKS), algo=st.sampled_from(ALGOS), overrides=overrides, no_equals=st.booleans())
 def test_any_override_is_accepted_or_one_usage_line(task, algo, overrides, no_equals):
     if no_equals:
