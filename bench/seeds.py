@@ -6,8 +6,8 @@ and on MKL's compatible one?
 
 Each seed trains through the normal train.py path for the task's default iterations (bench/compare.py's
 resumable `train_once`; the label records the MKL path, so both sets live in one folder). `--jobs 2` runs two
-seeds at once with one thread each: the results are the same as one at a time (torch's CPU math does not
-depend on the thread count here), only timings would not be comparable, and this script reports none.
+seeds at once with one thread each. The thread count is part of the floating-point path too (CPPO seed 1 ends
+at 994.1 with one thread, 985.0 with two), so a set run with --jobs 2 is one more path, not the 2-thread one.
 Writes `<out>/<task>_<label>.md`: per seed the final return (the last logged Train/mean_reward), the lowest
 return after first passing the threshold (a late collapse shows there) and the final learning rate.
 """
