@@ -13,8 +13,6 @@ import torch
 import torch.nn as nn
 from rsl_rl.utils import resolve_nn_activation
 
-INTEGRATORS = ("euler", "midpoint")
-
 Velocity = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 """v(obs, x, τ) → dx/dτ: a FlowVelocity network, or a combination of them (DIPOLE's guided and signed velocities)."""
 
