@@ -21,7 +21,7 @@ from app.cli import (
     print_task_list,
     run_main,
 )
-from app.render import format_command
+from app.viewer import format_command
 from cppo.algorithms import REGISTRY as ALGORITHMS
 from cppo.algorithms import get_algorithm, with_capability
 from cppo.errors import UsageError
@@ -69,7 +69,10 @@ def parse_args(argv: list[str] | None):
         "in the viewer the arrow keys and , . change it and 0 stops (default: the env samples commands)",
     )
     parser.add_argument(
-        "--camera", default=None, help="MuJoCo camera name for videos (default: 'track' if the model has it)"
+        "--camera",
+        default=None,
+        help="MuJoCo camera for the viewer and --video (default: the model's 'track' camera if it has one, else a "
+        "free camera framed on the robot)",
     )
     parser.add_argument("--export_only", action="store_true", help="export <run>/exported/policy.{onnx,pt} and exit")
     parser.add_argument(
@@ -171,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         from cppo.dataset import TransitionRecorder
 
         steps_kept = TransitionRecorder()
-    returns = play(
+    returns, running, steps = play(
         env,
         policy_fn(actor, algorithm, residual, args.stochastic, device),
         args,
@@ -186,7 +189,10 @@ def main(argv: list[str] | None = None) -> int:
             f"(std {returns.std(unbiased=False):.2f}, min {returns.min():.2f}, max {returns.max():.2f})"
         )
     else:
-        print("[cppo] no episode ended; run more --steps to get a mean return")
+        print(
+            f"[cppo] no episode ended in {steps} steps (episodes last up to {int(env.max_episode_length)}); "
+            f"return so far: mean {running.mean():.2f} over {running.numel()} envs — more --steps for a full episode"
+        )
     if steps_kept is not None:
         meta = {
             "task": task.name,
@@ -228,25 +234,39 @@ def policy_fn(actor, algorithm, residual: bool, stochastic: bool, device: str):
 
 
 def play(env, act, args, interactive: bool, run_dir, name: str, steps_kept=None):
-    """Run the policy; returns the returns of the episodes that ended (a 1-D tensor). `steps_kept` (a
-    TransitionRecorder) keeps every step."""
+    """Run the policy; returns the returns of the episodes that ended (a 1-D tensor) and each env's return in
+    the episode still running. With a viewer it plays on across episodes until the window closes (or
+    --steps). `steps_kept` (a TransitionRecorder) keeps every step."""
     import torch
     from tqdm import tqdm
 
-    from app.render import InteractiveViewer, make_recorder
+    from app.render import make_recorder
+    from app.viewer import InteractiveViewer
 
     steps = args.steps or int(env.max_episode_length)
     recorder = make_recorder(env, run_dir / "videos" / "play", name, args.camera) if args.video else None
     if recorder is not None:
         steps = max(steps, args.video_length)
-    viewer = InteractiveViewer(env, args.command) if interactive and hasattr(env, "mj_model") else None
+    viewer = InteractiveViewer(env, args.camera, args.command) if interactive and hasattr(env, "mj_model") else None
+    until_closed = viewer is not None and args.steps is None
 
     obs = env.get_observations()
     episode_return = torch.zeros(env.num_envs, device=env.device)
     ended = []  # per step: the return of each env whose episode ended, NaN elsewhere (no host sync)
-    bar = tqdm(total=steps, desc="recording" if recorder else "playing", unit="step", leave=False, disable=None)
+    last_return = None  # env 0's last finished episode, for the overlay
+    bar = tqdm(total=None if until_closed else steps, desc="recording" if recorder else "playing", unit="step",
+               leave=False, disable=None)  # fmt: skip
     step = 0
-    while step < steps or (viewer is not None and args.steps is None and viewer.running):
+    while step < steps or until_closed:
+        if viewer is not None:
+            if not viewer.running:
+                break
+            if viewer.poll():
+                obs = env.reset()
+                episode_return.zero_()
+            if viewer.paused:
+                viewer.show(step, episode_return[0].item(), last_return)
+                continue
         actions = act(obs)
         next_obs, rewards, dones, extras = env.step(actions)
         if steps_kept is not None:
@@ -255,6 +275,8 @@ def play(env, act, args, interactive: bool, run_dir, name: str, steps_kept=None)
         episode_return += rewards
         done = dones > 0
         ended.append(torch.where(done, episode_return, torch.nan))
+        if viewer is not None and done[0]:
+            last_return = episode_return[0].item()
         episode_return = torch.where(done, 0.0, episode_return)
         step += 1
         bar.update(1)
@@ -264,16 +286,14 @@ def play(env, act, args, interactive: bool, run_dir, name: str, steps_kept=None)
                 print(f"[cppo] wrote {recorder.close()}")
                 recorder = None
         if viewer is not None:
-            if not viewer.running:
-                break
-            viewer.show()
+            viewer.show(step, episode_return[0].item(), last_return)
     bar.close()
     if recorder is not None:
         print(f"[cppo] wrote {recorder.close()}")
     if viewer is not None:
         viewer.close()
     returns = torch.stack(ended).flatten().cpu() if ended else torch.zeros(0)
-    return returns[~returns.isnan()]
+    return returns[~returns.isnan()], episode_return.cpu(), step
 
 
 if __name__ == "__main__":

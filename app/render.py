@@ -8,12 +8,12 @@ imported, so `configure_gl` must run before anything imports mujoco (or Playgrou
 
 from __future__ import annotations
 
+import math
 import os
-import time
 import warnings
 from pathlib import Path
 
-from cppo.errors import CppoError
+from cppo.errors import CppoError, UsageError
 from cppo.files import partial_path
 
 
@@ -25,11 +25,51 @@ def configure_gl(headless: bool) -> bool:
     return interactive
 
 
-def default_camera(model) -> int | str:
-    """Playground's locomotion models have a "track" camera that follows the robot; else the free camera."""
+FILL = 0.6
+"""Share of the view's height the robot fills in a framed free camera."""
+
+
+def scene_camera(model, name: str | None = None):
+    """The first view of a task, one choice for the viewer window and for --video (so they agree): the named
+    camera; else the model's "track" camera (Playground's locomotion robots have one that follows them); else
+    a free camera framed on the robot from its geometry, tracking its floating base if it has one."""
     import mujoco
 
-    return "track" if mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, "track") >= 0 else -1
+    camera = mujoco.MjvCamera()
+    if name is None and mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, "track") >= 0:
+        name = "track"
+    if name is not None:
+        index = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, name)
+        if index < 0:
+            names = [mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_CAMERA, i) for i in range(model.ncam)]
+            raise UsageError(f"--camera: this model has no camera '{name}' (it has: {', '.join(names) or 'none'})")
+        camera.type, camera.fixedcamid = mujoco.mjtCamera.mjCAMERA_FIXED, index
+        return camera
+    center, half_size = robot_extent(model)
+    camera.type = mujoco.mjtCamera.mjCAMERA_FREE
+    camera.lookat[:] = center
+    camera.distance = half_size / (FILL * math.tan(math.radians(model.vis.global_.fovy / 2)))
+    camera.azimuth, camera.elevation = 90.0, -15.0  # from the side (-y), slightly above: dm_control's view
+    free_joints = [j for j in range(model.njnt) if model.jnt_type[j] == mujoco.mjtJoint.mjJNT_FREE]
+    if free_joints:
+        camera.type, camera.trackbodyid = mujoco.mjtCamera.mjCAMERA_TRACKING, model.jnt_bodyid[free_joints[0]]
+    return camera
+
+
+def robot_extent(model) -> tuple[list[float], float]:
+    """Centre and largest half-size of the box around the robot's geoms at the initial pose (the world's
+    own geoms, such as floors and rails, left out): what a framed camera looks at."""
+    import mujoco
+    import numpy as np
+
+    data = mujoco.MjData(model)
+    mujoco.mj_forward(model, data)
+    robot = [g for g in range(model.ngeom) if model.geom_bodyid[g] != 0 and model.geom_rbound[g] > 0]
+    if not robot:
+        return list(model.stat.center), float(model.stat.extent)
+    reach = model.geom_rbound[robot][:, None]
+    low, high = (data.geom_xpos[robot] - reach).min(axis=0), (data.geom_xpos[robot] + reach).max(axis=0)
+    return list((low + high) / 2), float(np.max(high - low) / 2)
 
 
 def set_state(model, data, state: dict) -> None:
@@ -60,7 +100,7 @@ class VideoRecorder:
                 f"offscreen rendering failed with MUJOCO_GL={backend} ({str(err).splitlines()[0]}); "
                 "install EGL (apt install libegl1) or OSMesa (apt install libosmesa6, then MUJOCO_GL=osmesa)"
             ) from None
-        self.camera = camera if camera is not None else default_camera(model)
+        self.camera = scene_camera(model, camera)
         self.partial = partial_path(path, keep_suffix=True)  # hidden until complete; ffmpeg reads the .mp4 suffix
         fps = max(1, round(1.0 / env.step_dt))
         # ffmpeg runs as a subprocess (fork + exec at once), which JAX's fork warning does not need to flag.
@@ -112,69 +152,3 @@ def make_recorder(env, directory: Path, name: str, camera: str | None = None):
     if hasattr(env, "position") and hasattr(env, "goals"):
         return TrajectoryRecorder(env, directory / f"{name}{TrajectoryRecorder.suffix}")
     raise CppoError(f"{type(env).__name__} cannot be recorded")
-
-
-# GLFW key codes → (command index, change): ↑/↓ forward speed, ←/→ yaw rate, ","/"." lateral speed.
-JOYSTICK_KEYS = {265: (0, 0.1), 264: (0, -0.1), 263: (2, 0.1), 262: (2, -0.1), 44: (1, 0.1), 46: (1, -0.1)}
-STOP_KEY = 48  # "0"
-
-
-def format_command(command) -> str:
-    vx, vy, yaw = command
-    return f"forward {vx:+.2f} m/s, lateral {vy:+.2f} m/s, yaw {yaw:+.2f} rad/s"
-
-
-def joystick_key(command: tuple[float, float, float], key: int) -> tuple[float, float, float] | None:
-    """The command after a key press in the viewer; None when the key is not a joystick key."""
-    if key == STOP_KEY:
-        return (0.0, 0.0, 0.0)
-    if key not in JOYSTICK_KEYS:
-        return None
-    index, change = JOYSTICK_KEYS[key]
-    updated = list(command)
-    updated[index] = round(updated[index] + change, 6)
-    return tuple(updated)
-
-
-class InteractiveViewer:
-    """MuJoCo's passive viewer on env 0, paced to real time. Closing the window ends play. On joystick
-    tasks the keyboard steers every env (JOYSTICK_KEYS)."""
-
-    def __init__(self, env, command: tuple[float, float, float] | None = None):
-        import mujoco
-        import mujoco.viewer
-
-        self.env = env
-        self.data = mujoco.MjData(env.mj_model)
-        self.command, self.pending = command or (0.0, 0.0, 0.0), None
-        steerable = getattr(env, "has_command", False)
-        self.handle = mujoco.viewer.launch_passive(
-            env.mj_model, self.data, key_callback=self.on_key if steerable else None
-        )
-        if steerable:
-            print("[cppo] steer with ↑/↓ (forward), ←/→ (turn), , and . (sideways), 0 (stop)")
-        self.next_frame = time.perf_counter()
-
-    def on_key(self, key: int) -> None:
-        # Runs on the viewer's thread: only record the new command; the play loop applies it.
-        updated = joystick_key(self.pending or self.command, key)
-        if updated is not None:
-            self.pending = updated
-
-    @property
-    def running(self) -> bool:
-        return self.handle.is_running()
-
-    def show(self) -> None:
-        if self.pending is not None:
-            self.command, self.pending = self.pending, None
-            self.env.set_command(self.command)
-            print(f"[cppo] command: {format_command(self.command)}")
-        with self.handle.lock():
-            set_state(self.env.mj_model, self.data, self.env.physics_state(0))
-        self.handle.sync()
-        self.next_frame += self.env.step_dt
-        time.sleep(max(0.0, self.next_frame - time.perf_counter()))
-
-    def close(self) -> None:
-        self.handle.close()

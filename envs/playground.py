@@ -231,6 +231,7 @@ class PlaygroundVecEnv(VecEnv):
         self._command = None
         self._obs_widths = {name: flat(x, cfg.num_envs).shape[1] for name, x in groups.items()}
         self._metric_names = sorted(state.metrics)
+        self._reset_fn = jax.jit(reset_batch)
         self._step_fn = jax.jit(
             self._make_step(reset_batch, step_batch),
             donate_argnums=() if jax_device.platform == "cpu" else (0,),  # CPU cannot donate buffers
@@ -317,6 +318,19 @@ class PlaygroundVecEnv(VecEnv):
             "log": {name: scalars[:, 3 + i] for i, name in enumerate(self._metric_names)},
         }
         return self._obs, rewards, dones, extras
+
+    def reset(self) -> TensorDict:
+        """A fresh episode in every env (the viewer's reset key); each env's auto-reset target stays."""
+        carry = self.carry
+        key, reset_key = jax.random.split(carry.key)
+        per_env = jax.tree.unflatten(self._per_env_def, self._per_env_leaves)
+        state = self._reset_fn(per_env, jax.random.split(reset_key, self.num_envs))
+        if self._command is not None:
+            state = with_command(state, self._command)
+        fresh = jax.tree.leaves(Carry(state, jp.zeros_like(carry.episode_length), key))
+        self._carry_leaves = [jp.copy(x).astype(old.dtype) for x, old in zip(fresh, self._carry_leaves, strict=True)]
+        self._obs = self._unpack_obs(torch.from_dlpack(self._pack_obs(split_observation(state.obs))))
+        return self._obs
 
     @property
     def carry(self) -> Carry:

@@ -13,7 +13,7 @@ import pytest
 
 import tasks
 from app.cli import build_configs
-from app.render import joystick_key
+from app.viewer import joystick_key
 from helpers import one_line_error, run_script, scalars
 from tasks.locomotion import CPU_SIZES, NUM_ENVS, STEPS_PER_ENV, TASKS
 
