@@ -110,8 +110,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from cppo.checkpoint import check_algorithm, load_checkpoint
     from cppo.dipole_policy import check_omega
-    from cppo.export import export_metadata, export_policy
+    from cppo.export import export_metadata, export_policy, policy_inputs
     from envs import make_env
+    from envs.deploy import write_file as write_deployment
 
     checkpoint = locate_checkpoint(args)
     saved = load_checkpoint(str(checkpoint), "cpu")
@@ -153,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
 
     actor = runner.alg.get_policy()
     run_dir = checkpoint.parent
+    deployment = {**env.deployment_info, "policy": {"file": "policy.onnx", "inputs": policy_inputs(actor, residual)}}
     metadata = export_metadata(
         actor,
         args.algo,
@@ -162,9 +164,11 @@ def main(argv: list[str] | None = None) -> int:
         checkpoint=checkpoint.name,
         iteration=saved.get("iter"),
         obs_groups=actor.obs_groups,
-        **env.deployment_info,
+        **deployment,
     )
-    for path in export_policy(actor, run_dir / "exported", metadata, residual):
+    exported = export_policy(actor, run_dir / "exported", metadata, residual)
+    exported.append(write_deployment(run_dir / "exported", deployment))
+    for path in exported:
         print(f"[cppo] exported {path}")
     if args.export_only:
         return 0

@@ -80,3 +80,21 @@ register(Algorithm("dipole", DipoleCfg, "two flows (π⁺, π⁻) and a greedine
                    flow=True, offline=True, live_inputs=("omega",)))  # fmt: skip
 register(Algorithm("cppo_study", CPPOStudyCfg, "CPPO with its study switches (docs/ablation.md; not for robots)",
                    "flow+residual", flow=True, flow_only_deployment=True))  # fmt: skip
+
+
+def build_without_env(agent, obs_dim: int, num_actions: int, num_envs: int = 8, device: str = "cpu"):
+    """The algorithm (PPO, CPPO, DIPOLE, ...) an `AgentCfg` describes, built exactly as the runner builds it but
+    for an env of these sizes that need not exist: for exports, benchmarks and unit tests."""
+    import torch
+    from rsl_rl.utils import resolve_callable
+    from tensordict import TensorDict
+
+    class EnvShape:  # the VecEnv attributes construct_algorithm reads
+        def __init__(self):
+            self.num_envs, self.num_actions, self.device = num_envs, num_actions, device
+
+    cfg = agent.to_runner_dict(critic_group="policy")
+    cfg["multi_gpu"] = None
+    obs = TensorDict({"policy": torch.zeros(num_envs, obs_dim)}, batch_size=[num_envs])
+    algorithm_class = resolve_callable(cfg["algorithm"]["class_name"])
+    return algorithm_class.construct_algorithm(obs, EnvShape(), cfg, device)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
+from typing import cast
 
 import torch
 import torch.nn as nn
@@ -43,6 +44,21 @@ def export_metadata(actor: nn.Module, algorithm: str, residual: bool = True, **e
     facts.update({name: getattr(actor, name) for name in spec.live_inputs})  # e.g. DIPOLE's training ω
     facts.update(obs_dim=actor.obs_dim, **extra)
     return {key: value if isinstance(value, str) else json.dumps(value) for key, value in facts.items()}
+
+
+INPUT_MEANINGS = {
+    "obs": "[batch, obs_dim] float32: the observation groups in `obs_groups` order, unnormalized (the graph "
+    "normalizes)",
+    "noise": "[batch, action_dim] float32: the flow's initial sample ε; zeros = the deterministic policy play.py "
+    "runs, N(0, I) = a stochastic one",
+    "omega": "scalar float32: DIPOLE's greediness ω (0: π⁺ alone; the metadata's omega is the training value)",
+}
+
+
+def policy_inputs(actor: nn.Module, residual: bool = True) -> dict[str, str]:
+    """What each input of the exported graph means, for deploy.yaml."""
+    names = cast(list[str], deployable(actor, residual).input_names)
+    return {name: INPUT_MEANINGS[name] for name in names}
 
 
 def export_policy(

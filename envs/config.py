@@ -21,6 +21,8 @@ class PlaygroundEnvCfg:
     first state, as Playground's own brax training does (cheaper; the default its published numbers use)."""
     domain_randomization: bool = True
     """Use the task's domain randomizer when Playground ships one."""
+    observation_noise: bool = True
+    """False: no observation noise (the config's noise_config.level = 0), e.g. for sim-to-sim parity checks."""
     menagerie_dir: str = ""
     """Folder of mujoco_menagerie robot models; empty: $CPPO_MENAGERIE_DIR, else Playground's own path."""
     seed: int = 0

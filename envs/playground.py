@@ -194,11 +194,15 @@ class PlaygroundVecEnv(VecEnv):
             use_menagerie(cfg.menagerie_dir, menagerie_robot, cfg.env_id)
 
         self.cfg = cfg
+        self.menagerie_robot = menagerie_robot
         self.device = torch.device(device)
         self.num_envs = cfg.num_envs
         jax_device = self._jax_device = jax_device_for(self.device)
         try:
-            env = registry.load(cfg.env_id, config_overrides={"impl": cfg.impl})
+            overrides: dict = {"impl": cfg.impl}
+            if not cfg.observation_noise and "noise_config" in registry.get_default_config(cfg.env_id):
+                overrides["noise_config.level"] = 0.0
+            env = registry.load(cfg.env_id, config_overrides=overrides)
         except ImportError as err:
             raise CppoError(f"impl='{cfg.impl}' cannot load ({err}); use env.impl=jax") from None
         self.unwrapped = env
@@ -378,11 +382,14 @@ class PlaygroundVecEnv(VecEnv):
 
     @property
     def deployment_info(self) -> dict:
-        """What robot-side code needs beside the network: control period and the env's action scaling."""
-        config = playground_api.env_config(self.unwrapped)
-        info = {"env_id": self.cfg.env_id, "ctrl_dt": self.step_dt, "action_clip": 1.0}
-        if "action_scale" in config:
-            info["action_scale"] = float(config.action_scale)
+        """What robot-side code must reproduce beside the network (envs.deploy): timing, joints, gains,
+        the action rule and the observation layout."""
+        from envs.deploy import describe
+
+        info = describe(self.unwrapped, self.mj_model, playground_api.env_config(self.unwrapped))
+        info["env_id"] = self.cfg.env_id
+        if "model" in info and self.menagerie_robot:
+            info["model"]["menagerie_robot"] = self.menagerie_robot
         return info
 
     def close(self) -> None:

@@ -38,21 +38,8 @@ def train_cartpole(log_root: Path, *args: str, timeout: float = 600) -> Path:
     return max(p for p in log_root.glob("CartpoleBalance_*/*") if p.is_dir())
 
 
-class FakeEnvShape:
-    """The VecEnv attributes construct_algorithm reads (no simulation happens where this is used)."""
-
-    def __init__(self, num_envs=8, num_actions=2, device="cpu"):
-        self.num_envs, self.num_actions, self.device = num_envs, num_actions, device
-
-
 def make_algorithm(agent, obs_dim: int = 3, num_actions: int = 2, num_envs: int = 8):
     """The algorithm (PPO, CPPO or DIPOLE) an `AgentCfg` describes, built exactly as the runner builds it."""
-    import torch
-    from rsl_rl.utils import resolve_callable
-    from tensordict import TensorDict
+    from cppo.algorithms import build_without_env
 
-    cfg = agent.to_runner_dict(critic_group="policy")
-    cfg["multi_gpu"] = None
-    obs = TensorDict({"policy": torch.zeros(num_envs, obs_dim)}, batch_size=[num_envs])
-    algorithm_class = resolve_callable(cfg["algorithm"]["class_name"])
-    return algorithm_class.construct_algorithm(obs, FakeEnvShape(num_envs, num_actions), cfg, "cpu")
+    return build_without_env(agent, obs_dim, num_actions, num_envs)

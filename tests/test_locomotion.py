@@ -7,6 +7,7 @@ All smoke runs use the same env count so that JAX's compilation cache serves the
 
 import argparse
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -36,8 +37,8 @@ def test_defaults_follow_playgrounds_published_locomotion_config(name, menagerie
     from mujoco_playground import registry
     from mujoco_playground.config import locomotion_params
 
-    published = locomotion_params.brax_ppo_config(name)
-    rsl_rl = locomotion_params.rsl_rl_config(name)
+    published: Any = locomotion_params.brax_ppo_config(name)
+    rsl_rl: Any = locomotion_params.rsl_rl_config(name)
     spec = tasks.get_task(name)
     assert spec.backend == "playground" and name in registry.ALL_ENVS
     assert (menagerie_dir / spec.menagerie_robot).is_dir()
@@ -157,7 +158,7 @@ def test_play_holds_the_joystick_command(menagerie_dir):
     spec = tasks.get_task(DEFAULT_SUITE)
     cfg = spec.env_cfg()
     cfg.num_envs, cfg.menagerie_dir = SMOKE_ENVS, str(menagerie_dir)
-    env = make_env(spec, cfg, "cpu")
+    env: Any = make_env(spec, cfg, "cpu")  # a PlaygroundVecEnv
     assert env.has_command
     env.set_command((0.8, 0.0, 0.3))
     for _ in range(3):

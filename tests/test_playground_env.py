@@ -100,7 +100,9 @@ def test_bad_env_config_values_are_usage_errors():
 
     for field, value, allowed in (("num_envs", 0, "≥ 1"), ("episode_length", -1, "≥ 0"), ("impl", "cuda", "jax, warp")):
         with pytest.raises(UsageError, match=f"env.{field}={value}: must be .*{allowed}"):
-            validate(PlaygroundEnvCfg(**{field: value}), "env.")
+            cfg = PlaygroundEnvCfg()
+            setattr(cfg, field, value)
+            validate(cfg, "env.")
 
 
 def test_donated_carry_buffers_appear_once_among_the_step_inputs(env):

@@ -1,0 +1,109 @@
+"""From the export alone to a robot loop: deploy.yaml describes Go1 as the env simulates it, and
+examples/sim2sim_go1.py rebuilds the env's observations from MjData and gets play.py's actions."""
+
+import importlib.util
+import json
+from operator import attrgetter
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+from helpers import ROOT, run_script
+
+GO1 = "Go1JoystickFlatTerrain"
+COMMAND = (0.5, 0.0, 0.2)
+
+
+def load_example():
+    spec = importlib.util.spec_from_file_location("sim2sim_go1", ROOT / "examples" / "sim2sim_go1.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def exported(menagerie_dir, tmp_path_factory):
+    """A Go1 CPPO run of one small CPU iteration, exported by play.py: enough for parity, not for walking."""
+    root = tmp_path_factory.mktemp("go1")
+    task = ["--task", GO1, "--menagerie_dir", str(menagerie_dir), "--log_root", str(root)]
+    trained = run_script("train.py", *task, "--num_envs", "8", "--max_iterations", "1", "agent.num_steps_per_env=8")
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    played = run_script("play.py", *task, "--export_only")
+    assert played.returncode == 0, played.stderr[-3000:]
+    (folder,) = root.glob(f"{GO1}_cppo/*/exported")
+    return folder
+
+
+def go1_env(menagerie_dir) -> Any:
+    import tasks
+    from envs import make_env
+
+    spec = tasks.get_task(GO1)
+    cfg = spec.env_cfg()
+    cfg.num_envs, cfg.menagerie_dir = 1, str(menagerie_dir)
+    cfg.observation_noise, cfg.domain_randomization = False, False
+    return make_env(spec, cfg, "cpu")
+
+
+def test_deploy_yaml_describes_go1_as_the_env_simulates_it(exported, menagerie_dir):
+    deploy = yaml.safe_load((exported / "deploy.yaml").read_text())
+    env = go1_env(menagerie_dir)
+    model = env.mj_model
+    joints = deploy["joints"]
+    assert joints["names"] == [model.joint(int(model.actuator_trnid[i, 0])).name for i in range(model.nu)]
+    assert len(joints["names"]) == 12 and joints["names"][0] == "FR_hip_joint"
+    assert np.allclose(joints["default_position"], model.keyframe("home").qpos[7:], atol=1e-6)
+    assert {a["kind"] for a in joints["actuators"]} == {"position"}
+    assert all(a["kp"] == 35.0 and a["joint_damping"] == 0.5 for a in joints["actuators"])  # Playground's Kp, Kd
+    assert deploy["action"]["action_scale"] == 0.5 and deploy["substeps"] == 5
+    assert deploy["ctrl_dt"] == pytest.approx(0.02) and deploy["sim_dt"] == pytest.approx(0.004)
+    assert deploy["observation"]["size"] == env.get_observations()["policy"].shape[1] == 48
+    assert deploy["command"]["range"] == [[-1.5, 1.5], [-0.8, 0.8], [-1.2, 1.2]]
+    assert "zeros" in deploy["policy"]["inputs"]["noise"]
+    # The same description rides inside the ONNX file.
+    import onnx
+
+    metadata = {p.key: p.value for p in onnx.load(str(exported / "policy.onnx")).metadata_props}
+    assert json.loads(metadata["joints"]) == joints and json.loads(metadata["observation"]) == deploy["observation"]
+
+    # The example's model, from files and deploy.yaml's gains, is the env's.
+    rebuilt = load_example().robot_model(deploy, menagerie_dir)
+    for field in ("actuator_gainprm", "actuator_biasprm", "dof_damping", "dof_armature", "body_mass", "opt.timestep"):
+        ours, theirs = (np.asarray(attrgetter(field)(m)) for m in (rebuilt, model))
+        assert ours.shape == theirs.shape and np.allclose(ours, theirs), field
+
+
+def test_the_example_rebuilds_the_envs_observations_and_gets_play_actions(exported, menagerie_dir):
+    import jax
+    import mujoco
+    import torch
+
+    sim2sim = load_example()
+    deploy = yaml.safe_load((exported / "deploy.yaml").read_text())
+    model = sim2sim.robot_model(deploy, menagerie_dir)
+    observe, onnx_policy = sim2sim.Observer(model, deploy), sim2sim.Policy(exported / "policy.onnx")
+    played = torch.jit.load(str(exported / "policy.pt"))  # the module play.py runs, traced
+    env = go1_env(menagerie_dir)
+    env.set_command(COMMAND)
+    obs, *_ = env.step(torch.zeros(1, env.num_actions))  # from here on the observation carries COMMAND
+    actions = [np.zeros(env.num_actions)] * 2  # the last two, oldest first: the observation holds the older
+    data = mujoco.MjData(model)
+    worst_obs = worst_action = 0.0
+    for _ in range(50):
+        state = jax.device_get(env.carry.state.data)
+        for field in ("qpos", "qvel", "sensordata", "site_xmat"):  # what a state estimate would provide
+            getattr(data, field)[:] = np.asarray(getattr(state, field)[0]).reshape(getattr(data, field).shape)
+        env_obs = obs["policy"][0].numpy()
+        worst_obs = max(worst_obs, float(np.abs(observe(data, actions[0], np.asarray(COMMAND)) - env_obs).max()))
+        action = onnx_policy(env_obs)
+        with torch.no_grad():
+            expected = played(obs["policy"][:1], torch.zeros(1, env.num_actions))[0].numpy()
+        worst_action = max(worst_action, float(np.abs(action - expected).max()))
+        obs, _, dones, _ = env.step(torch.as_tensor(action)[None])
+        actions = [actions[1], np.clip(action, -1.0, 1.0)]
+        assert not dones[0], "the episode ended within 50 steps: pick a calmer command"
+    assert worst_obs <= 1e-4, worst_obs
+    assert worst_action <= 1e-5, worst_action
