@@ -119,49 +119,64 @@ def robot_model(deploy: dict, menagerie_dir: Path) -> mujoco.MjModel:
     return model
 
 
+class RobotLoop:
+    """One control period at a time: observe → policy → joint targets → `substeps` physics steps."""
+
+    def __init__(self, exported: Path, menagerie_dir: Path, command):
+        self.deploy, self.model = load(exported, menagerie_dir)
+        self.data = mujoco.MjData(self.model)
+        if self.model.nkey and self.model.key("home") is not None:
+            mujoco.mj_resetDataKeyframe(self.model, self.data, self.model.key("home").id)  # where Go1 starts
+        mujoco.mj_forward(self.model, self.data)
+        self.observe, self.targets = Observer(self.model, self.deploy), JointTargets(self.deploy)
+        self.policy = Policy(exported / "policy.onnx")
+        self.command = np.asarray(command, np.float64)
+        self.actions = [np.zeros(self.policy.action_dim)] * 2  # the last two outputs, oldest first
+        self.latencies: list[float] = []
+
+    def step(self) -> np.ndarray:
+        """Run one control period; returns the observation the policy acted on."""
+        obs = self.observe(self.data, self.actions[0], self.command)
+        started = time.perf_counter()
+        action = self.policy(obs)
+        self.latencies.append(time.perf_counter() - started)
+        self.data.ctrl[:] = self.targets(action)
+        for _ in range(self.deploy["substeps"]):
+            mujoco.mj_step(self.model, self.data)
+        self.actions = [self.actions[1], np.clip(action, -self.targets.clip, self.targets.clip)]
+        return obs
+
+    def tracking_error(self, obs: np.ndarray) -> list[float]:
+        """|vx − cmd|, |vy − cmd|, |yaw rate − cmd| as the observation reads them (base frame)."""
+        layout = {entry["name"]: entry for entry in self.deploy["observation"]["layout"]}
+        velocity = obs[layout["base_linear_velocity"]["start"] :][:2]
+        yaw_rate = obs[layout["base_angular_velocity"]["start"] + 2]
+        return [*np.abs(velocity - self.command[:2]), abs(yaw_rate - self.command[2])]
+
+
 def run(exported: Path, command, seconds: float, menagerie_dir: Path, viewer: bool = False) -> dict:
-    deploy, model = load(exported, menagerie_dir)
-    data = mujoco.MjData(model)
-    if model.nkey and model.key("home") is not None:
-        mujoco.mj_resetDataKeyframe(model, data, model.key("home").id)  # Playground's Go1 starts there
-    mujoco.mj_forward(model, data)
-    observe, policy, targets = Observer(model, deploy), Policy(exported / "policy.onnx"), JointTargets(deploy)
-    command = np.asarray(command, np.float64)
-    actions = [np.zeros(policy.action_dim)] * 2  # the last two outputs, oldest first
-    layout = {entry["name"]: entry for entry in deploy["observation"]["layout"]}
-    errors, latencies = [], []
+    loop = RobotLoop(exported, menagerie_dir, command)
     window = None
     if viewer:
         from mujoco import viewer as mujoco_viewer
 
-        window = mujoco_viewer.launch_passive(model, data)
-    for _ in range(round(seconds / deploy["ctrl_dt"])):
-        obs = observe(data, actions[0], command)
-        started = time.perf_counter()
-        action = policy(obs)
-        latencies.append(time.perf_counter() - started)
-        data.ctrl[:] = targets(action)
-        for _ in range(deploy["substeps"]):
-            mujoco.mj_step(model, data)
-        actions = [actions[1], np.clip(action, -targets.clip, targets.clip)]
-        linear = layout["base_linear_velocity"]
-        velocity = obs[linear["start"] : linear["start"] + 2]
-        yaw_rate = obs[layout["base_angular_velocity"]["start"] + 2]
-        errors.append([*np.abs(velocity - command[:2]), abs(yaw_rate - command[2])])
+        window = mujoco_viewer.launch_passive(loop.model, loop.data)
+    errors = []
+    for _ in range(round(seconds / loop.deploy["ctrl_dt"])):
+        errors.append(loop.tracking_error(loop.step()))
         if window is not None:
             if not window.is_running():
                 break
             window.sync()
-            time.sleep(deploy["ctrl_dt"])
-    errors = np.asarray(errors)
-    settled = errors[len(errors) // 5 :]  # after the first fifth: the start from standing is not tracking
+            time.sleep(loop.deploy["ctrl_dt"])
+    settled = np.asarray(errors)[len(errors) // 5 :]  # after the first fifth: starting from standing
     return {
         "steps": len(errors),
         "vx_error": float(settled[:, 0].mean()),
         "vy_error": float(settled[:, 1].mean()),
         "yaw_rate_error": float(settled[:, 2].mean()),
-        "base_height": float(data.qpos[2]),
-        "policy_ms_median": 1e3 * float(np.median(latencies)),
+        "base_height": float(loop.data.qpos[2]),
+        "policy_ms_median": 1e3 * float(np.median(loop.latencies)),
     }
 
 
