@@ -147,3 +147,34 @@ def test_the_example_loop_moves_go1_as_the_env_does(exported, menagerie_dir):
     ours, theirs = loop.data.qpos, env.physics_state(0)["qpos"]
     assert np.abs(ours[:3] - theirs[:3]).max() < 5e-3, (ours[:3], theirs[:3])
     assert np.abs(ours[7:] - theirs[7:]).max() < 0.02
+
+
+@pytest.mark.slow
+def test_a_trained_cpu_policy_tracks_alike_in_sim2sim_and_in_the_env(menagerie_dir, tmp_path):
+    """A CPU-trained checkpoint (30 iterations: it stands and shuffles, it does not walk), its tracking error
+    of the commanded velocity over 5 s in the example's loop against the env's, from the same state: within
+    0.1 m/s and 0.1 rad/s, and neither falls."""
+    import mujoco
+    import torch
+
+    task = ["--task", GO1, "--menagerie_dir", str(menagerie_dir), "--log_root", str(tmp_path)]
+    trained = run_script("train.py", *task, "--max_iterations", "30", timeout=1800)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    assert run_script("play.py", *task, "--export_only").returncode == 0
+    (exported,) = tmp_path.glob(f"{GO1}_cppo/*/exported")
+    env = go1_env(menagerie_dir)
+    env.set_command(COMMAND)
+    loop = load_example().RobotLoop(exported, menagerie_dir, COMMAND)
+    state = env.physics_state(0)
+    loop.data.qpos[:], loop.data.qvel[:] = state["qpos"], state["qvel"]
+    mujoco.mj_forward(loop.model, loop.data)
+    obs, *_ = env.step(torch.zeros(1, env.num_actions))
+    env_errors, loop_errors = [], []
+    for _ in range(250):
+        env_errors.append(loop.tracking_error(obs["policy"][0].numpy()))
+        obs, _, dones, _ = env.step(torch.as_tensor(loop.policy(obs["policy"][0].numpy()))[None])
+        loop_errors.append(loop.tracking_error(loop.step()))
+        assert not dones[0], "the policy fell in the env"
+    assert loop.data.qpos[2] > 0.15, "the policy fell in plain MuJoCo"
+    gap = np.abs(np.mean(env_errors[50:], axis=0) - np.mean(loop_errors[50:], axis=0))
+    assert gap.max() < 0.1, (np.mean(env_errors[50:], axis=0), np.mean(loop_errors[50:], axis=0))
