@@ -1,5 +1,5 @@
-"""Looking at a policy: MuJoCo's interactive viewer when a display is present, offscreen frames written
-to mp4 otherwise; MultiGoal draws its trajectories as a picture.
+"""Looking at a policy: the first view of a scene (`scene_camera`, shared by the interactive viewer in
+app/viewer.py and by videos), offscreen frames written to mp4, and MultiGoal's trajectories as a picture.
 
 Offscreen MuJoCo rendering on a machine without a display needs EGL (libEGL, e.g. `apt install libegl1`)
 or OSMesa (`apt install libosmesa6`, then MUJOCO_GL=osmesa). MUJOCO_GL is read when mujoco is first

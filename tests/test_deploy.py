@@ -25,16 +25,19 @@ def load_example():
 
 
 @pytest.fixture(scope="module")
-def exported(menagerie_dir, tmp_path_factory):
-    """A Go1 CPPO run of one small CPU iteration, exported by play.py: enough for parity, not for walking."""
-    root = tmp_path_factory.mktemp("go1")
-    task = ["--task", GO1, "--menagerie_dir", str(menagerie_dir), "--log_root", str(root)]
-    trained = run_script("train.py", *task, "--num_envs", "8", "--max_iterations", "1", "agent.num_steps_per_env=8")
-    assert trained.returncode == 0, trained.stderr[-3000:]
+def exported(go1_run):
+    """The one-iteration Go1 run (conftest), exported by play.py."""
+    root, task = go1_run
     played = run_script("play.py", *task, "--export_only")
     assert played.returncode == 0, played.stderr[-3000:]
     (folder,) = root.glob(f"{GO1}_cppo/*/exported")
     return folder
+
+
+@pytest.fixture(scope="module")
+def env(menagerie_dir):
+    """One Go1 env, noise and randomization off, shared by this module's tests (each sets what it needs)."""
+    return go1_env(menagerie_dir)
 
 
 def go1_env(menagerie_dir) -> Any:
@@ -48,9 +51,8 @@ def go1_env(menagerie_dir) -> Any:
     return make_env(spec, cfg, "cpu")
 
 
-def test_deploy_yaml_describes_go1_as_the_env_simulates_it(exported, menagerie_dir):
+def test_deploy_yaml_describes_go1_as_the_env_simulates_it(exported, menagerie_dir, env):
     deploy = yaml.safe_load((exported / "deploy.yaml").read_text())
-    env = go1_env(menagerie_dir)
     model = env.mj_model
     joints = deploy["joints"]
     assert joints["names"] == [model.joint(int(model.actuator_trnid[i, 0])).name for i in range(model.nu)]
@@ -76,7 +78,7 @@ def test_deploy_yaml_describes_go1_as_the_env_simulates_it(exported, menagerie_d
         assert ours.shape == theirs.shape and np.allclose(ours, theirs), field
 
 
-def test_the_example_rebuilds_the_envs_observations_and_gets_play_actions(exported, menagerie_dir):
+def test_the_example_rebuilds_the_envs_observations_and_gets_play_actions(exported, menagerie_dir, env):
     import jax
     import mujoco
     import torch
@@ -86,8 +88,8 @@ def test_the_example_rebuilds_the_envs_observations_and_gets_play_actions(export
     model = sim2sim.robot_model(deploy, menagerie_dir)
     observe, onnx_policy = sim2sim.Observer(model, deploy), sim2sim.Policy(exported / "policy.onnx")
     played = torch.jit.load(str(exported / "policy.pt"))  # the module play.py runs, traced
-    env = go1_env(menagerie_dir)
     env.set_command(COMMAND)
+    env.reset()
     obs, *_ = env.step(torch.zeros(1, env.num_actions))  # from here on the observation carries COMMAND
     actions = [np.zeros(env.num_actions)] * 2  # the last two, oldest first: the observation holds the older
     data = mujoco.MjData(model)
@@ -107,46 +109,6 @@ def test_the_example_rebuilds_the_envs_observations_and_gets_play_actions(export
         assert not dones[0], "the episode ended within 50 steps: pick a calmer command"
     assert worst_obs <= 1e-4, worst_obs
     assert worst_action <= 1e-5, worst_action
-
-
-def test_the_example_loop_moves_go1_as_the_env_does(exported, menagerie_dir):
-    """Closed loop in MuJoCo's C engine against MJX (the env) from the same state: the action rule, the
-    substeps and the gains in deploy.yaml reproduce the env's physics."""
-    import mujoco
-    import torch
-
-    env = go1_env(menagerie_dir)
-    env.set_command(COMMAND)
-    loop = load_example().RobotLoop(exported, menagerie_dir, COMMAND)
-
-    def start_together():
-        state = env.physics_state(0)
-        loop.data.qpos[:], loop.data.qvel[:] = state["qpos"], state["qvel"]
-        mujoco.mj_forward(loop.model, loop.data)
-
-    # Large scripted actions for 10 steps (0.2 s): joint targets swing ±0.25 rad, so a wrong action scale,
-    # default pose, gain or substep count shows at once; before contacts make the two engines part ways.
-    start_together()
-    for t in range(10):
-        action = (0.5 * np.sin(2 * np.pi * t / 25 + np.arange(env.num_actions))).astype(np.float32)
-        env.step(torch.as_tensor(action)[None])
-        loop.data.ctrl[:] = loop.targets(action)
-        for _ in range(loop.deploy["substeps"]):
-            mujoco.mj_step(loop.model, loop.data)
-    assert np.abs(env.physics_state(0)["qpos"] - loop.data.qpos).max() < 1e-3
-
-    # The policy in both loops for 3 s (this one-iteration policy stands): within 5 mm and 0.02 rad.
-    env.reset()
-    start_together()
-    loop.actions = [np.zeros(env.num_actions)] * 2
-    obs = env.get_observations()
-    for _ in range(150):
-        obs, _, dones, _ = env.step(torch.as_tensor(loop.policy(obs["policy"][0].numpy()))[None])
-        loop.step()
-        assert not dones[0]
-    ours, theirs = loop.data.qpos, env.physics_state(0)["qpos"]
-    assert np.abs(ours[:3] - theirs[:3]).max() < 5e-3, (ours[:3], theirs[:3])
-    assert np.abs(ours[7:] - theirs[7:]).max() < 0.02
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import ROOT, run_script
+from helpers import ROOT
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 WINDOW_TIMEOUT = 300  # env start-up and JIT on 2 busy cores
@@ -113,10 +113,8 @@ def test_the_viewer_shows_the_trained_cartpole_and_obeys_its_keys(screen, balanc
     assert "[cppo] mean return over" in played.output or "[cppo] no episode ended in" in played.output
 
 
-def test_a_key_in_the_window_changes_the_command_the_go1_policy_observes(screen, menagerie_dir, tmp_path):
-    task = ["--task", "Go1JoystickFlatTerrain", "--menagerie_dir", str(menagerie_dir), "--log_root", str(tmp_path)]
-    trained = run_script("train.py", *task, "--num_envs", "8", "--max_iterations", "1", "agent.num_steps_per_env=8")
-    assert trained.returncode == 0, trained.stderr[-3000:]
+def test_a_key_in_the_window_changes_the_command_the_go1_policy_observes(screen, go1_run, tmp_path):
+    _, task = go1_run
     dataset = tmp_path / "played.pt"
     played = Played(
         screen, tmp_path / "play.log", *task, "--num_envs", "2", "--command", "0", "0", "0", "--record", str(dataset)
@@ -159,7 +157,9 @@ print(json.dumps({"rows": [int(rows.min()), int(rows.max())], "cols": [int(cols.
 """
 
 
-@pytest.mark.parametrize("task", ["CartpoleBalance", "Go1JoystickFlatTerrain"])
+@pytest.mark.parametrize(
+    "task", ["CartpoleBalance", pytest.param("Go1JoystickFlatTerrain", marks=pytest.mark.slow)]
+)  # Go1 opens on Playground's own "track" camera; the framing the code computes is the cartpole's
 def test_the_first_view_shows_the_robot_whole_and_centred(task, menagerie_dir):
     """What the window and --video open on (app.render.scene_camera), rendered offscreen: the robot's pixels."""
     env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
