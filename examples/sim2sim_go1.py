@@ -133,6 +133,7 @@ class RobotLoop:
         self.command = np.asarray(command, np.float64)
         self.actions = [np.zeros(self.policy.action_dim)] * 2  # the last two outputs, oldest first
         self.latencies: list[float] = []
+        self.layout = {entry["name"]: entry for entry in self.deploy["observation"]["layout"]}
 
     def step(self) -> np.ndarray:
         """Run one control period; returns the observation the policy acted on."""
@@ -148,9 +149,8 @@ class RobotLoop:
 
     def tracking_error(self, obs: np.ndarray) -> list[float]:
         """|vx − cmd|, |vy − cmd|, |yaw rate − cmd| as the observation reads them (base frame)."""
-        layout = {entry["name"]: entry for entry in self.deploy["observation"]["layout"]}
-        velocity = obs[layout["base_linear_velocity"]["start"] :][:2]
-        yaw_rate = obs[layout["base_angular_velocity"]["start"] + 2]
+        velocity = obs[self.layout["base_linear_velocity"]["start"] :][:2]
+        yaw_rate = obs[self.layout["base_angular_velocity"]["start"] + 2]
         return [*np.abs(velocity - self.command[:2]), abs(yaw_rate - self.command[2])]
 
 
