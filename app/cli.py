@@ -75,7 +75,9 @@ def parse_train_args(argv: list[str] | None) -> argparse.Namespace:
         "--resume", action="store_true", help="continue the newest run (or --load_run/--checkpoint) in place"
     )
     parser.add_argument("--logger", default=None, choices=["tensorboard", "wandb"], help="default: tensorboard")
-    parser.add_argument("--headless", action="store_true", help="Isaac Lab tasks: run Isaac Sim without its viewer")
+    parser.add_argument(
+        "--headless", action="store_true", help="accepted for Isaac Lab's scripts: training never opens a viewer"
+    )
     parser.add_argument(
         "--sizes",
         choices=["auto", "gpu", "cpu"],
@@ -138,14 +140,6 @@ def build_configs(args: argparse.Namespace, saved: dict | None = None, cpu_sizes
     saved = saved or {}
     task = get_task(args.task or saved.get("task") or DEFAULT_TASK)
     args.algo = args.algo or saved.get("algo") or DEFAULT_ALGORITHM
-    if task.backend == "isaaclab":  # its registered configs can only be read with Isaac Sim running
-        from envs.isaaclab import launch_app
-
-        launch_app(
-            headless=getattr(args, "headless", True),
-            device=args.device or "cuda:0",
-            cameras=getattr(args, "video", False),
-        )
     env_cfg, agent_cfg = task.env_cfg(), task.agent_cfg(args.algo)
     if cpu_sizes:
         apply_values({"env": env_cfg, "agent": agent_cfg}, task.cpu_sizes)
@@ -202,10 +196,17 @@ def print_task_list() -> None:
         default = "  (default)" if name == DEFAULT_TASK else ""
         print(f"{name:<{width}}  {spec.backend:<10}  {','.join(ALGORITHMS)}{default}")
     algos = ",".join(ALGORITHMS)
-    print(
-        f"{'Isaac-*':<{width}}  isaaclab    {algos}  (any Isaac Lab task id, e.g. Isaac-Velocity-Flat-Anymal-D-v0; "
-        "needs Isaac Lab)"
-    )
+    import importlib.util
+
+    if importlib.util.find_spec("isaaclab_tasks") is None:
+        print(
+            f"{'Isaac-*':<{width}}  isaaclab    {algos}  (any Isaac Lab 3 task id, e.g. Isaac-Cartpole; not installed)"
+        )
+        return
+    from envs.isaaclab import task_ids
+
+    for name in task_ids():
+        print(f"{name:<{width}}  isaaclab    {algos}")
 
 
 def run_main(prog: str, main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:

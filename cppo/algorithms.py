@@ -13,7 +13,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
-from cppo.config import CPPOCfg, CPPOStudyCfg, DipoleCfg, PPOCfg
+from cppo.config import CPPOCfg, CPPOStudyCfg, DipoleCfg, FPOCfg, PPOCfg
 from cppo.errors import UsageError
 
 
@@ -78,6 +78,8 @@ register(Algorithm("cppo", CPPOCfg, "flow policy trained by conditional PPO (the
 register(Algorithm("ppo", PPOCfg, "rsl_rl's Gaussian PPO", "gaussian mean", torch_compile=True))
 register(Algorithm("dipole", DipoleCfg, "two flows (π⁺, π⁻) and a greediness ω", "guided flow",
                    flow=True, offline=True, live_inputs=("omega",)))  # fmt: skip
+register(Algorithm("fpo", FPOCfg, "flow policy trained by FPO++ (flow-matching ratio, asymmetric trust region)",
+                   "flow", flow=True))  # fmt: skip
 register(Algorithm("cppo_study", CPPOStudyCfg, "CPPO with its study switches (docs/ablation.md; not for robots)",
                    "flow+residual", flow=True, flow_only_deployment=True))  # fmt: skip
 

@@ -21,7 +21,7 @@ from rsl_rl.storage import RolloutStorage
 from tensordict import TensorDict
 
 from cppo.dipole_policy import DipolePolicy
-from cppo.flow import flow_matching_loss
+from cppo.flow import action_spread, flow_matching_loss
 from cppo.ppo import PPO, construct_flow_algorithm
 
 
@@ -74,7 +74,9 @@ class DIPOLE(PPO):
         losses = self.mean_over_mini_batches(self.step)
 
         observations = self.storage.observations.flatten(0, 1)
-        self.actor.spread = self.spread(self.actor.observation(observations))
+        self.actor.spread = action_spread(
+            self.actor.sample, self.actor.observation(observations), self.actor.num_actions, self.spread_samples
+        )
         self.actor.update_normalization(observations)
         self.critic.update_normalization(observations)
         self.storage.clear()
@@ -98,12 +100,5 @@ class DIPOLE(PPO):
             "weight_mean": weights.mean(),
             "weight_above_half": (weights > 0.5).float().mean(),
         }
-
-    @torch.no_grad()
-    def spread(self, s: torch.Tensor, draws: int = 8) -> torch.Tensor:
-        """Per-dimension std of the policy's actions at fixed states (mean over `spread_samples` states)."""
-        s = s[torch.randperm(s.shape[0], device=s.device)[: self.spread_samples]].repeat(draws, 1)
-        actions = self.actor.sample(s, torch.randn(s.shape[0], self.actor.num_actions, device=s.device))
-        return actions.view(draws, -1, self.actor.num_actions).std(0).mean(0)
 
     construct_algorithm = staticmethod(construct_flow_algorithm)

@@ -126,6 +126,22 @@ class CudaGraphed:
         return graph, static_inputs, static_output
 
 
+def flow_matching_error(
+    velocity: Velocity, obs: torch.Tensor, noise: torch.Tensor, target: torch.Tensor, tau: torch.Tensor
+) -> torch.Tensor:
+    """Per-sample conditional flow-matching error ‖v(s, x_τ, τ) − (a* − ε)‖², x_τ = (1−τ)ε + τa* (summed over
+    action dimensions). noise [B, ..., A] and tau [B, ..., 1] may hold several draws per state between the
+    batch and the action dimension (FPO's (τ, ε) samples); obs [B, obs_dim] and target [B, A] broadcast over
+    them, and the observation's share of the first layer is computed once per state."""
+    code = velocity.encode(obs)
+    extra = noise.dim() - target.dim()
+    if extra:
+        code = code.view(code.shape[0], *([1] * extra), code.shape[-1])
+        target = target.view(target.shape[0], *([1] * extra), target.shape[-1])
+    x_tau = (1 - tau) * noise + tau * target
+    return (velocity(code, x_tau, tau) - (target - noise)).pow(2).sum(-1)
+
+
 def flow_matching_loss(
     velocity: Velocity,
     obs: torch.Tensor,
@@ -134,16 +150,30 @@ def flow_matching_loss(
     tau: torch.Tensor | None = None,
     weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Conditional flow matching on pairs (noise ε, target a*): x_τ = (1−τ)ε + τa*, regress v onto a* − ε.
+    """Conditional flow matching on pairs (noise ε, target a*): the mean of `flow_matching_error`.
 
     τ ~ U[0, 1] unless given (DIPOLE draws one τ for both of its flows); `weights` [batch] weigh each
     sample's squared error (a constant: no gradient flows into them)."""
     tau = torch.rand_like(noise[..., :1]) if tau is None else tau
-    x_tau = (1 - tau) * noise + tau * target
-    error = (velocity(velocity.encode(obs), x_tau, tau) - (target - noise)).pow(2).sum(-1)
+    error = flow_matching_error(velocity, obs, noise, target, tau)
     return error.mean() if weights is None else (weights.detach() * error).mean()
 
 
 def energy_distance(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Energy distance 2E‖X−Y‖ − E‖X−X'‖ − E‖Y−Y'‖ between two samples (rows): 0 iff same distribution."""
     return 2 * torch.cdist(x, y).mean() - torch.cdist(x, x).mean() - torch.cdist(y, y).mean()
+
+
+@torch.no_grad()
+def action_spread(
+    sample: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    obs: torch.Tensor,
+    num_actions: int,
+    states: int = 256,
+    draws: int = 8,
+) -> torch.Tensor:
+    """Per-dimension std of a flow policy's actions at fixed states, averaged over up to `states` of `obs`
+    (what rsl_rl logs as the policy's action std). `sample(obs, noise)` draws actions from normalized obs."""
+    obs = obs[torch.randperm(obs.shape[0], device=obs.device)[:states]].repeat(draws, 1)
+    actions = sample(obs, torch.randn(obs.shape[0], num_actions, device=obs.device))
+    return actions.view(draws, -1, num_actions).std(0).mean(0)

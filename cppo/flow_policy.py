@@ -148,7 +148,7 @@ class DeployedFlowPolicy(nn.Module):
     each distillation) both are the same function.
     """
 
-    def __init__(self, policy: FlowPolicy, residual: bool = True):
+    def __init__(self, policy: FlowActor, residual: bool = True):
         super().__init__()
         self.obs_normalizer = copy.deepcopy(policy.obs_normalizer)
         self.flow = copy.deepcopy(policy.flow)

@@ -154,6 +154,8 @@ def construct_flow_algorithm(obs: TensorDict, env: VecEnv, cfg: dict, device: st
     name and no distribution config; rsl_rl's storage, critic and runner plumbing are unchanged."""
     alg_class, alg_cfg = resolve_class(cfg["algorithm"])
     actor_class, actor_cfg = resolve_class(cfg["actor"])
+    if actor_cfg.pop("distribution_cfg", None) is not None:  # Isaac Lab's configs carry None for "no head"
+        raise ValueError(f"{actor_class.__name__} samples a flow: it takes no distribution_cfg")
     critic_class, critic_cfg = resolve_class(cfg["critic"])
     cfg["obs_groups"] = resolve_obs_groups(obs, cfg["obs_groups"], ["actor", "critic"])
     for unused in ("rnd_cfg", "symmetry_cfg"):

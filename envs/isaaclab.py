@@ -1,22 +1,27 @@
-"""Isaac Lab backend: any Isaac Lab task (a gymnasium id such as Isaac-Velocity-Flat-Anymal-D-v0) as an
-rsl_rl VecEnv.
+"""Isaac Lab backend: any Isaac Lab 3 task (a gymnasium id such as Isaac-Cartpole or
+Isaac-Velocity-Flat-Anymal-D) as an rsl_rl VecEnv.
 
-Isaac Lab runs inside Isaac Sim, whose application must be launched (`AppLauncher`) before anything of
-isaaclab_tasks is imported. `launch_app` does that once per process and closes the app at exit, errors
-included. `make_isaaclab_env` builds the task's registered env config (num_envs, seed, device
-overridden), `gym.make`s it and wraps it in Isaac Lab's own `RslRlVecEnvWrapper`; `IsaacLabVecEnv` adds
-what our algorithms read on top: the env's true final observations (extras["final_obs"] →
-extras["final_observations"]) and explicit time-outs.
+Isaac Lab 3 runs without Isaac Sim where a task's physics allows: Newton's MuJoCo-Warp solver is the default
+of the classic and velocity tasks, and `isaaclab.app.launch_simulation` starts Isaac Sim's Kit only when the
+config needs it ("kit-less" otherwise). `make_isaaclab_env` resolves the task's registered env config
+(presets applied, as Isaac Lab's own `isaaclab train` does), sets num_envs, seed, device and
+`compute_final_obs`, enters `launch_simulation` for the rest of the process, `gym.make`s the task and wraps it
+in Isaac Lab's own `RslRlVecEnvWrapper`. `IsaacLabVecEnv` adds what our algorithms read on top: the env's
+true final observations (extras["final_obs"] → extras["final_observations"]) and explicit time-outs.
 
-Never run here (no Isaac Sim, no RTX GPU on these machines): `launch_app`, `registered_cfg` and
-`make_isaaclab_env`. `IsaacLabVecEnv` and the agent-config translation (tasks/isaaclab.py) are tested
-against a stand-in for Isaac Sim (tests/test_isaaclab.py). See README "Isaac Lab".
+Isaac Lab 2.x (Isaac Sim's AppLauncher, `-v0` task ids) is no longer supported. Robot and scene files come
+from `ISAACSIM_ASSET_ROOT` (NVIDIA's asset server by default); offline, `envs/isaaclab_assets.py` writes the
+cartpole's. README "Isaac Lab".
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import difflib
+import importlib.metadata
 import importlib.util
+import sys
 from typing import Any
 
 import torch
@@ -27,11 +32,13 @@ from cppo.errors import CppoError
 from envs.config import IsaacLabEnvCfg
 
 TASK_PREFIX = "Isaac-"
+AGENT_ENTRY_POINT = "rsl_rl_cfg_entry_point"
 INSTALL = (
-    "pip install -e '.[isaaclab]' --extra-index-url https://pypi.nvidia.com "
-    "(Isaac Sim 5 with Isaac Lab: Linux, Python 3.11, an NVIDIA RTX GPU; see the README's Isaac Lab section)"
+    "bash envs/install_isaaclab.sh (Isaac Lab 3 in its own venv, CPU; then .venv-isaaclab/bin/python train.py ...), "
+    "or with a GPU as Isaac Lab documents it (README, Isaac Lab)"
 )
-_app = None
+_simulation = contextlib.ExitStack()
+atexit.register(_simulation.close)
 
 
 def is_isaaclab_task(name: str | None) -> bool:
@@ -39,55 +46,81 @@ def is_isaaclab_task(name: str | None) -> bool:
 
 
 def require_isaaclab(task: str) -> None:
+    """One line unless Isaac Lab 3 is importable here."""
     if importlib.util.find_spec("isaaclab") is None or importlib.util.find_spec("isaaclab_tasks") is None:
-        raise CppoError(f"{task} is an Isaac Lab task, but Isaac Lab is not installed; install it with: {INSTALL}")
-
-
-def launch_app(headless: bool = True, device: str = "cuda:0", cameras: bool = False):
-    """Start Isaac Sim once per process (a viewer unless headless; cameras for video); closed at exit."""
-    global _app
-    if _app is None:
-        from isaaclab.app import AppLauncher
-
-        _app = AppLauncher(headless=headless, device=device, enable_cameras=cameras).app
-        atexit.register(close_app)
-        import isaaclab_tasks  # noqa: F401  (registers the gymnasium ids; needs the running app)
-    return _app
-
-
-def close_app() -> None:
-    global _app
-    if _app is not None:
-        _app.close()
-        _app = None
-
-
-def registered_cfg(task: str, entry_point: str) -> Any:
-    """The config object a task registers under `entry_point` ("env_cfg_entry_point", "rsl_rl_cfg_entry_point")."""
-    from isaaclab_tasks.utils.parse_cfg import load_cfg_from_registry
-
-    try:
-        return load_cfg_from_registry(task, entry_point)
-    except (ValueError, KeyError, ModuleNotFoundError) as err:
+        raise CppoError(f"{task} is an Isaac Lab task, but Isaac Lab is not installed in this Python: {INSTALL}")
+    version = importlib.metadata.version("isaaclab")
+    if int(version.split(".")[0]) < 3:
         raise CppoError(
-            f"Isaac Lab has no {entry_point.removesuffix('_entry_point')} for task {task} ({err})"
-        ) from None
+            f"Isaac Lab {version} is installed; cppo needs Isaac Lab 3 (2.x: no longer supported): {INSTALL}"
+        )
+
+
+def task_ids() -> list[str]:
+    import gymnasium as gym
+    import isaaclab_tasks  # noqa: F401  (registers the gymnasium ids)
+
+    return sorted(name for name in gym.registry if name.startswith(TASK_PREFIX))
+
+
+def canonical_task_id(task: str) -> str:
+    """The Isaac Lab 3 id of `task`; a 2.x id (`...-v0`) maps to its 3.0 name with a note, an unknown one
+    stops with one line naming the closest ids."""
+    known = task_ids()
+    if task in known:
+        return task
+
+    def spelling(name: str) -> str:  # 3.0 dropped "-v0" and some hyphens (Anymal-D → AnymalD)
+        return name.removesuffix("-v0").replace("-", "").lower()
+
+    renamed = [name for name in known if spelling(name) == spelling(task)]
+    if len(renamed) == 1:
+        print(f"[cppo] note: Isaac Lab 3 names {task} '{renamed[0]}'", file=sys.stderr)
+        return renamed[0]
+    close = difflib.get_close_matches(task.removesuffix("-v0"), known, n=3, cutoff=0.6)
+    hint = f"; closest: {', '.join(close)}" if close else f"; Isaac Lab has {len(known)} (python train.py --list)"
+    raise CppoError(f"Isaac Lab has no task '{task}'{hint}")
+
+
+def registered_configs(task: str) -> tuple[Any, Any]:
+    """(env config, rsl_rl agent config) as the task registers them, presets resolved (fresh objects)."""
+    from isaaclab_tasks.utils import resolve_task_config
+
+    env_cfg, agent_cfg = resolve_task_config(task, AGENT_ENTRY_POINT, overrides=[])
+    if agent_cfg is None:
+        raise CppoError(f"Isaac Lab's {task} registers no rsl_rl agent config ({AGENT_ENTRY_POINT})")
+    return env_cfg, agent_cfg
 
 
 def make_isaaclab_env(
     cfg: IsaacLabEnvCfg, device: str | torch.device, render_mode: str | None = None
 ) -> IsaacLabVecEnv:
     import gymnasium as gym
+    from isaaclab.app import launch_simulation
     from isaaclab_rl.rsl_rl import RslRlVecEnvWrapper
 
-    env_cfg = registered_cfg(cfg.task_id, "env_cfg_entry_point")
+    env_cfg, _ = registered_configs(cfg.task_id)
     env_cfg.scene.num_envs = cfg.num_envs
     env_cfg.seed = cfg.seed
     env_cfg.sim.device = str(device)
-    if hasattr(env_cfg, "compute_final_obs"):
-        env_cfg.compute_final_obs = cfg.final_observations
-    env = gym.make(cfg.task_id, cfg=env_cfg, render_mode=render_mode)
+    env_cfg.compute_final_obs = cfg.final_observations
+    # Kit-less unless the task's config needs Isaac Sim; kept open until the process exits.
+    _simulation.enter_context(launch_simulation(env_cfg, {"device": str(device)}))
+    try:
+        env = gym.make(cfg.task_id, cfg=env_cfg, render_mode=render_mode)
+    except FileNotFoundError as err:
+        raise CppoError(missing_asset(err)) from None
     return IsaacLabVecEnv(RslRlVecEnvWrapper(env, clip_actions=cfg.clip_actions or None), cfg)
+
+
+def missing_asset(err: Exception) -> str:
+    from isaaclab.utils.assets import NUCLEUS_ASSET_ROOT_DIR
+
+    return (
+        f"Isaac Lab could not load an asset ({err}) from {NUCLEUS_ASSET_ROOT_DIR}; without network access to "
+        "NVIDIA's asset server, write the cartpole's locally: python -m envs.isaaclab_assets DIR, then set "
+        "ISAACSIM_ASSET_ROOT=DIR"
+    )
 
 
 class IsaacLabVecEnv(VecEnv):
@@ -125,6 +158,7 @@ class IsaacLabVecEnv(VecEnv):
             # Isaac Lab reports time-outs only for infinite-horizon tasks: elsewhere the horizon is part of
             # the task, so an episode that reaches it has truly ended (nothing to bootstrap).
             extras["time_outs"] = torch.zeros_like(dones, dtype=torch.bool)
+        # Present only on steps where some env reset (Isaac Lab computes it just before resetting them).
         final = extras.pop("final_obs", None)
         if final is not None:
             groups = final if isinstance(final, (dict, TensorDict)) else {"policy": final}

@@ -11,7 +11,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from cppo.config import AgentCfg, CPPOCfg, DipoleCfg, PolicyCfg, PPOCfg
+from cppo.config import AgentCfg, CPPOCfg, DipoleCfg, FPOCfg, PolicyCfg, PPOCfg
 from cppo.export import deployable, export_metadata, export_policy
 from cppo.runs import checkpoints
 from helpers import ROOT, make_algorithm, one_line_error, run_script, train_cartpole
@@ -36,6 +36,7 @@ EXPORTED = {
     "cppo-midpoint": CPPOCfg(integrator="midpoint"),
     "dipole": DipoleCfg(flow_steps=4, omega=1.5),
     "dipole-shared": DipoleCfg(shared_network=True, integrator="midpoint"),
+    "fpo": FPOCfg(flow_steps=4, action_limit=4.0),  # a wider box: the random flow saturates ±1
     "ppo": PPOCfg(),
 }
 
@@ -43,11 +44,14 @@ EXPORTED = {
 @pytest.mark.parametrize("algorithm_cfg", EXPORTED.values(), ids=EXPORTED.keys())
 def test_onnx_and_torchscript_match_torch(algorithm_cfg, tmp_path):
     actor = randomized_actor(algorithm_cfg)
-    algorithm = {PPOCfg: "ppo", CPPOCfg: "cppo", DipoleCfg: "dipole"}[type(algorithm_cfg)]
+    algorithm = {PPOCfg: "ppo", CPPOCfg: "cppo", DipoleCfg: "dipole", FPOCfg: "fpo"}[type(algorithm_cfg)]
     onnx_path, jit_path = export_policy(actor, tmp_path, export_metadata(actor, algorithm, task="Test"))
     session, scripted = ort.InferenceSession(str(onnx_path)), torch.jit.load(str(jit_path))
     reference = deployable(actor)
-    names = {PPOCfg: ["obs"], CPPOCfg: ["obs", "noise"], DipoleCfg: ["obs", "noise", "omega"]}[type(algorithm_cfg)]
+    flow_inputs = ["obs", "noise"]
+    names = {PPOCfg: ["obs"], CPPOCfg: flow_inputs, DipoleCfg: [*flow_inputs, "omega"], FPOCfg: flow_inputs}[
+        type(algorithm_cfg)
+    ]
     assert [i.name for i in session.get_inputs()] == names
     for batch in (1, 64):
         inputs = (3.0 + 2.0 * torch.randn(batch, OBS_DIM), torch.randn(batch, NUM_ACTIONS), torch.tensor(0.7))[
