@@ -16,6 +16,7 @@ from cppo.flow_policy import DeployedFlowPolicy, FlowActor
 
 class FPOPolicy(FlowActor):
     spread: torch.Tensor
+
     def __init__(
         self,
         obs: TensorDict,

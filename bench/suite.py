@@ -1,0 +1,192 @@
+"""The suite benchmark: every on-policy method against Gaussian PPO on a fixed env-step budget per task.
+
+Each (task, algo, seed) trains through train.py (bench/compare.py's `train_once`: one run at a time,
+resumable — a finished run leaves its summary and is never run again, so the suite can span sessions), then
+its final checkpoint plays deterministically (`play.py --headless`: ε = 0 for the flow methods, the mean
+for PPO). The page `<out>/suite.md` gives per-task tables (final training return, deployed return, steps/s)
+and the aggregate over tasks with rliable: the IQM of returns normalized by each task's maximum return,
+stratified-bootstrap 95 % CIs, the probability that each flow method improves on PPO, and a performance
+profile (`<out>/profile.png`).
+
+    pip install -e ".[bench]"
+    python bench/suite.py                    # the CPU suite below, 3 seeds; rerun to resume
+    python bench/suite.py --tasks PointMass --algos ppo,fpo --seeds 1
+
+Budgets are chosen so that PPO clearly learns each task on a 2-core CPU (train.py's CPU sizes: 256 envs ×
+32 steps = 8192 env steps per iteration for the dm_control tasks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from compare import mean_std, train_once  # noqa: E402
+
+# Env steps per run, and the task's maximum episode return (for normalized scores).
+SUITE: dict[str, tuple[int, float]] = {
+    "CartpoleBalance": (1_228_800, 1000.0),  # 150 iterations: the main job's budget
+    "PointMass": (2_457_600, 1000.0),
+    "CartpoleSwingup": (2_457_600, 1000.0),
+    "ReacherHard": (2_457_600, 1000.0),
+    "FingerTurnEasy": (2_457_600, 1000.0),
+    "MultiGoal": (1_250_000, 50.0),  # 50 steps, reward ≤ 1 per step
+}
+DEPLOYED = re.compile(r"mean return over \d+ episodes: (-?[\d.]+)")
+
+
+def deployed_return(out: Path, result: dict) -> float:
+    """The final checkpoint's deterministic return over one episode of every env (cached beside the run)."""
+    cache = out / "runs" / f"{result['task']}_{result['label']}_seed{result['seed']}.deployed.json"
+    if cache.is_file():
+        return json.loads(cache.read_text())["deployed_return"]
+    run_dir = out / result["run_dir"]
+    command = [sys.executable, str(ROOT / "play.py"), "--task", result["task"], "--algo", result["algo"],
+               "--log_root", str(run_dir.parents[1]), "--experiment_name", run_dir.parent.name,
+               "--load_run", run_dir.name, "--headless", "--num_envs", "64"]  # fmt: skip
+    played = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    found = DEPLOYED.search(played.stdout)
+    value = float(found.group(1)) if played.returncode == 0 and found else float("nan")
+    partial = cache.with_suffix(".tmp")
+    partial.write_text(json.dumps({"deployed_return": value}))
+    os.replace(partial, cache)
+    return value
+
+
+def per_task_table(results: list[dict]) -> list[str]:
+    lines = [
+        "| task | algo | seeds | env steps | final return (training) | deployed return (ε = 0 / mean) "
+        "| steps/s (end to end) | s/iteration |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for result in results:
+        groups.setdefault((result["task"], result["algo"]), []).append(result)
+    for (task, algo), runs in groups.items():
+        ok = [r for r in runs if "error" not in r]
+        if not ok:
+            lines.append(f"| {task} | {algo} | 0 | | failed: {runs[0]['error'][:80]} | | | |")
+            continue
+        lines.append(
+            f"| {task} | {algo} | {len(ok)} | {ok[0]['env_steps']:,} | {mean_std([r['final_return'] for r in ok])} "
+            f"| {mean_std([r['deployed_return'] for r in ok])} "
+            f"| {statistics.mean(r['end_to_end_steps_per_s'] for r in ok):,.0f} "
+            f"| {statistics.mean(r['seconds_per_iteration'] for r in ok):.2f} |"
+        )
+    return lines
+
+
+def aggregate(results: list[dict], algos: list[str], tasks: list[str], out: Path, key: str) -> list[str]:
+    """rliable's IQM with stratified-bootstrap CIs and the probability of improvement over PPO, on returns
+    normalized by each task's maximum; only tasks where every algorithm has the same number of seeds."""
+    import numpy as np
+    from rliable import library as rly
+    from rliable import metrics
+
+    scores: dict[str, list[list[float]]] = {algo: [] for algo in algos}
+    complete = []
+    for task in tasks:
+        per_algo = {
+            algo: [r[key] / SUITE[task][1] for r in results if r["task"] == task and r["algo"] == algo and "error" not in r]
+            for algo in algos
+        }  # fmt: skip
+        counts = {len(v) for v in per_algo.values()}
+        if len(counts) == 1 and counts != {0}:
+            complete.append(task)
+            for algo in algos:
+                scores[algo].append(per_algo[algo])
+    if not complete:
+        return ["(no task has every algorithm's runs yet)"]
+    matrices = {algo: np.array(scores[algo]).T for algo in algos}  # [seeds, tasks]
+    iqm, cis = rly.get_interval_estimates(matrices, lambda x: np.array([metrics.aggregate_iqm(x)]), reps=2000)
+    lines = [f"Tasks: {', '.join(complete)} ({matrices[algos[0]].shape[0]} seeds each).", "",
+             "| algo | IQM (normalized) | 95 % CI | P(algo > ppo) | 95 % CI |", "|---|---:|---|---:|---|"]  # fmt: skip
+    pairs = {f"{algo},ppo": (matrices[algo], matrices["ppo"]) for algo in algos if algo != "ppo" and "ppo" in algos}
+    improvement, improvement_cis = (
+        rly.get_interval_estimates(pairs, metrics.probability_of_improvement, reps=2000) if pairs else ({}, {})
+    )
+    for algo in algos:
+        pair = f"{algo},ppo"
+        p = (
+            f"{improvement[pair]:.2f} | [{improvement_cis[pair][0]:.2f}, {improvement_cis[pair][1]:.2f}]"
+            if pair in improvement
+            else "— | —"
+        )
+        lines.append(f"| {algo} | {iqm[algo][0]:.3f} | [{cis[algo][0][0]:.3f}, {cis[algo][1][0]:.3f}] | {p} |")
+    if key == "final_return":
+        profile(matrices, out / "profile.png")
+    return lines
+
+
+def profile(matrices, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from rliable import library as rly
+    from rliable import plot_utils
+
+    thresholds = np.linspace(0.0, 1.0, 41)
+    distributions, cis = rly.create_performance_profile(matrices, thresholds)
+    figure, axis = plt.subplots(figsize=(6, 4))
+    plot_utils.plot_performance_profiles(
+        distributions, thresholds, performance_profile_cis=cis, xlabel=r"normalized return $\tau$", ax=axis
+    )
+    axis.legend(list(matrices), loc="lower left")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    own, train_flags = (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--tasks", default=",".join(SUITE), help=f"default: {','.join(SUITE)}")
+    parser.add_argument("--algos", default="ppo,cppo,fpo", help="default: ppo,cppo,fpo (dipole where time allows)")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds 1..N (default: 3)")
+    parser.add_argument("--out", default="bench/suite", help="results folder (default: bench/suite)")
+    args = parser.parse_args(own)
+    out = (ROOT / args.out).resolve() if not Path(args.out).is_absolute() else Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    tasks, algos = args.tasks.split(","), args.algos.split(",")
+    unknown = [task for task in tasks if task not in SUITE]
+    if unknown:
+        print(f"suite.py: error: no budget for {', '.join(unknown)}; tasks: {', '.join(SUITE)}", file=sys.stderr)
+        return 2
+
+    results = []
+    for seed in range(1, args.seeds + 1):  # seed-major: an interrupted suite has every task at the same depth
+        for task in tasks:
+            for algo in algos:
+                result = train_once(out, task, algo, seed, SUITE[task][0], train_flags)
+                if "error" not in result:
+                    result["deployed_return"] = deployed_return(out, result)
+                results.append(result)
+    command = "python bench/suite.py " + " ".join(own) + (" -- " + " ".join(train_flags) if train_flags else "")
+    lines = [f"# Suite: {', '.join(algos)} at equal env-step budgets", "", f"`{command}`", "",
+             "## Aggregate (training return at the end of the budget)", "",
+             *aggregate(results, algos, tasks, out, "final_return"), "", "![performance profile](profile.png)", "",
+             "## Aggregate (deployed, deterministic return)", "", *aggregate(results, algos, tasks, out, "deployed_return"),
+             "", "## Per task", "", *per_task_table(results), ""]  # fmt: skip
+    (out / "suite.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    failed = [r for r in results if "error" in r]
+    for result in failed:
+        print(f"[suite] failed: {result['error']} (log: {result['log']})", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
