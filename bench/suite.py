@@ -96,10 +96,8 @@ def aggregate(results: list[dict], algos: list[str], tasks: list[str], out: Path
     scores: dict[str, list[list[float]]] = {algo: [] for algo in algos}
     complete = []
     for task in tasks:
-        per_algo = {
-            algo: [r[key] / SUITE[task][1] for r in results if r["task"] == task and r["algo"] == algo and "error" not in r]
-            for algo in algos
-        }  # fmt: skip
+        finished = [r for r in results if r["task"] == task and "error" not in r]
+        per_algo = {algo: [r[key] / SUITE[task][1] for r in finished if r["algo"] == algo] for algo in algos}
         counts = {len(v) for v in per_algo.values()}
         if len(counts) == 1 and counts != {0}:
             complete.append(task)
@@ -178,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     lines = [f"# Suite: {', '.join(algos)} at equal env-step budgets", "", f"`{command}`", "",
              "## Aggregate (training return at the end of the budget)", "",
              *aggregate(results, algos, tasks, out, "final_return"), "", "![performance profile](profile.png)", "",
-             "## Aggregate (deployed, deterministic return)", "", *aggregate(results, algos, tasks, out, "deployed_return"),
+             "## Aggregate (deployed, deterministic return)", "",
+             *aggregate(results, algos, tasks, out, "deployed_return"),
              "", "## Per task", "", *per_task_table(results), ""]  # fmt: skip
     (out / "suite.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
