@@ -115,12 +115,12 @@ def aggregate(results: list[dict], algos: list[str], tasks: list[str], out: Path
     )
     for algo in algos:
         pair = f"{algo},ppo"
-        p = (
-            f"{improvement[pair]:.2f} | [{improvement_cis[pair][0]:.2f}, {improvement_cis[pair][1]:.2f}]"
-            if pair in improvement
-            else "— | —"
-        )
-        lines.append(f"| {algo} | {iqm[algo][0]:.3f} | [{cis[algo][0][0]:.3f}, {cis[algo][1][0]:.3f}] | {p} |")
+        p = "— | —"
+        if pair in improvement:
+            low, high = np.ravel(improvement_cis[pair])
+            p = f"{np.ravel(improvement[pair])[0]:.2f} | [{low:.2f}, {high:.2f}]"
+        (point,), (low, high) = np.ravel(iqm[algo]), np.ravel(cis[algo])
+        lines.append(f"| {algo} | {point:.3f} | [{low:.3f}, {high:.3f}] | {p} |")
     if key == "final_return":
         profile(matrices, out / "profile.png")
     return lines

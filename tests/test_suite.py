@@ -1,0 +1,36 @@
+"""bench/suite.py's aggregate: rliable's statistics over normalized returns say what the runs say."""
+
+import sys
+
+import pytest
+
+from helpers import ROOT
+
+sys.path.insert(0, str(ROOT / "bench"))
+pytest.importorskip("rliable", reason="bench/suite.py needs the bench extra: pip install -e '.[bench]'")
+import suite  # noqa: E402
+
+
+def runs(task: str, algo: str, returns: list[float]) -> list[dict]:
+    return [{"task": task, "algo": algo, "seed": s + 1, "final_return": r} for s, r in enumerate(returns)]
+
+
+def test_a_method_better_on_every_run_has_improvement_probability_one_and_a_higher_iqm(tmp_path):
+    results = (
+        runs("CartpoleBalance", "ppo", [500, 520, 540]) + runs("CartpoleBalance", "fpo", [900, 910, 920])
+        + runs("PointMass", "ppo", [300, 310, 320]) + runs("PointMass", "fpo", [700, 710, 720])
+        + runs("ReacherHard", "ppo", [100, 120]) + runs("ReacherHard", "fpo", [50, 60, 70])  # 2 vs 3 seeds
+    )  # fmt: skip
+    lines = suite.aggregate(results, ["ppo", "fpo"], ["CartpoleBalance", "PointMass", "ReacherHard"], tmp_path,
+                            "final_return")  # fmt: skip
+    assert lines[0].startswith("Tasks: CartpoleBalance, PointMass (3 seeds each)")  # uneven task left out
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in lines[4:]}
+    ppo_iqm, fpo_iqm = float(rows["ppo"][0]), float(rows["fpo"][0])
+    assert 0.30 < ppo_iqm < 0.54 and 0.70 < fpo_iqm < 0.92  # normalized by the tasks' maximum (1000)
+    assert rows["fpo"][2] == "1.00" and rows["ppo"][2] == "—"
+    assert (tmp_path / "profile.png").stat().st_size > 1000
+
+
+def test_no_complete_task_says_so(tmp_path):
+    lines = suite.aggregate(runs("PointMass", "ppo", [1.0]), ["ppo", "fpo"], ["PointMass"], tmp_path, "final_return")
+    assert lines == ["(no task has every algorithm's runs yet)"]
