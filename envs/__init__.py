@@ -17,6 +17,10 @@ def check_assets(task, env_cfg) -> None:
         from envs.playground import playground_modules
 
         playground_modules()
+    if task.backend == "isaaclab":
+        from envs.isaaclab import check_local_assets
+
+        check_local_assets(env_cfg.task_id)
     if task.menagerie_robot:
         from envs.playground import use_menagerie
 

@@ -21,6 +21,7 @@ import contextlib
 import difflib
 import importlib.metadata
 import importlib.util
+import os
 import sys
 from typing import Any
 
@@ -111,6 +112,20 @@ def make_isaaclab_env(
     except FileNotFoundError as err:
         raise CppoError(missing_asset(err)) from None
     return IsaacLabVecEnv(RslRlVecEnvWrapper(env, clip_actions=cfg.clip_actions or None), cfg)
+
+
+def check_local_assets(task: str) -> None:
+    """Before a run folder exists: one line if the asset root is a local folder that lacks a file the task's
+    scene spawns (a server root is only reached when the env is built)."""
+    from isaaclab.utils.assets import NUCLEUS_ASSET_ROOT_DIR
+
+    if "://" in NUCLEUS_ASSET_ROOT_DIR:
+        return
+    scene = registered_configs(task)[0].scene
+    for asset in vars(scene).values():
+        path = getattr(getattr(asset, "spawn", None), "usd_path", None)
+        if isinstance(path, str) and path.startswith(NUCLEUS_ASSET_ROOT_DIR) and not os.path.exists(path):
+            raise CppoError(missing_asset(FileNotFoundError(path)))
 
 
 def missing_asset(err: Exception) -> str:

@@ -164,6 +164,18 @@ def test_old_task_ids_map_and_unknown_ones_are_one_line(tmp_path):
 
 
 @needs_isaaclab
+def test_a_local_asset_root_without_the_task_s_files_is_one_line_before_any_run_folder(tmp_path):
+    """(Warp prints a line of its own at import on a machine without a CUDA driver: ours is the last line.)"""
+    command = [sys.executable, str(ROOT / "train.py"), "--task", TASK, "--log_root", str(tmp_path / "logs")]
+    environment = {**os.environ, "ISAACSIM_ASSET_ROOT": str(tmp_path / "empty")}
+    result = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("train.py: error: Isaac Lab could not load an asset") and "envs.isaaclab_assets" in last
+    assert not (tmp_path / "logs").exists()
+
+
+@needs_isaaclab
 def test_cppo_balances_the_isaac_lab_cartpole(tmp_path):
     """CPPO at the task's registered sizes and budget (150 iterations) but 1024 envs (CPU; ~2–3 min): the pole
     stays up for whole 5 s episodes (300 steps; a falling pole drives the cart out of bounds first). Measured
