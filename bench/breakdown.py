@@ -50,14 +50,19 @@ def timed(clock: dict, name: str, fn, *args):
     return result
 
 
+def hand_off(env):
+    """What env.step does after the JAX call: a DLPack view of the packed result and its observation views."""
+    buffer = torch.from_dlpack(env._packed)
+    return env._unpack_obs(buffer[:, : buffer.shape[1] // 2])
+
+
 def iteration(env, alg, steps: int, clock: dict) -> None:
     obs = env.get_observations()
     for _ in range(steps):
         with torch.inference_mode():
             actions = timed(clock, "act", alg.act, obs)
             obs, rewards, dones, extras = timed(clock, "env.step", env.step, actions)
-            buffer = torch.from_dlpack(env._packed)  # the hand-off again, on a ready buffer
-            timed(clock, "  of which hand-off", lambda: env._unpack_obs(buffer[:, : buffer.shape[1] // 2]))
+            timed(clock, "  of which hand-off", hand_off, env)  # again, on a ready buffer
             final = extras.get("final_observations")
             if final is not None:
                 timed(clock, "  of which final-obs critic", alg.critic, final)
@@ -108,8 +113,9 @@ def main() -> None:
             total = sum(clock[p] for p in PARTS if not p.startswith(" "))
             raw = raw_step_seconds(env, env_cfg, 4 * steps) * steps
             env_share = clock["env.step"] / args.iterations
-            print(f"### {num_envs} envs × {steps} steps, {algo}: {1000 * total / args.iterations:.0f} ms per iteration, "
-                  f"{num_envs * steps * args.iterations / total:,.0f} env steps/s")  # fmt: skip
+            rate = num_envs * steps * args.iterations / total
+            print(f"### {num_envs} envs × {steps} steps, {algo}: {1000 * total / args.iterations:.0f} ms per "
+                  f"iteration, {rate:,.0f} env steps/s")  # fmt: skip
             print("| part | ms/iteration | share |\n|---|---:|---:|")
             for part in PARTS:
                 ms = 1000 * clock[part] / args.iterations

@@ -17,7 +17,8 @@ def test_default_training_run_balances_the_cartpole(balanced_cartpole):
 
 def test_fpo_learns_the_cartpole(tmp_path):
     """FPO++ (`--algo fpo`) at the main job's sizes, 50 iterations (~1.5 minutes): from a return near 15 to
-    ≥ 300. Measured at iteration 50: 442 and 398 (seeds 1, 2), 439 (seed 1, MKL_CBWR=COMPATIBLE) (it is slower than CPPO here: docs/fpo.md)."""
+    ≥ 300. Measured at iteration 50: 442 and 398 (seeds 1, 2), 439 (seed 1, MKL_CBWR=COMPATIBLE); it learns
+    more slowly than CPPO here (docs/fpo.md)."""
     from helpers import train_cartpole
 
     run = train_cartpole(tmp_path, "--algo", "fpo", "--seed", "1", "--max_iterations", "50")
