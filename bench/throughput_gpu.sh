@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Issue 21's GPU check in one call of ≤ 8 minutes: Playground's brax PPO vs our train.py (ppo, cppo) on
-# Go1JoystickFlatTerrain at 8192 envs for a fixed budget each, the VecEnv/raw step ratio, and (when MuJoCo
+# Go1JoystickFlatTerrain at 8192 envs for a fixed budget each, the VecEnv/raw step ratio, the per-part breakdown
+# of one iteration (bench/breakdown.py), and (when MuJoCo
 # Warp is importable) the same with impl=warp.
 #
 #   bash bench/throughput_gpu.sh [BUDGET]     # env steps per trainer, default 10000000
@@ -21,10 +22,13 @@ out=bench/gpu/throughput.md
   echo
   echo '    bash bench/throughput_gpu.sh '"$budget"
   echo
-  timeout 330 python bench/brax_vs_ours.py --num_envs 8192 --steps "$budget" --eval_envs 128 \
+  timeout 300 python bench/brax_vs_ours.py --num_envs 8192 --steps "$budget" --eval_envs 128 \
       --menagerie_dir "$CPPO_MENAGERIE_DIR"
   echo
   timeout 60 python bench/env_throughput.py --task Go1JoystickFlatTerrain --num_envs 8192 --steps 100 --repeats 2
+  echo
+  timeout 90 python bench/breakdown.py --num_envs 8192 --algos ppo,cppo --iterations 2 \
+      --menagerie_dir "$CPPO_MENAGERIE_DIR"
   if python -c "import warp" 2>/dev/null; then
     echo
     timeout 90 python bench/brax_vs_ours.py --num_envs 8192 --steps $((budget / 2)) --eval_envs 128 --algos ppo \
