@@ -16,11 +16,11 @@ def test_default_training_run_balances_the_cartpole(balanced_cartpole):
 
 
 def test_fpo_learns_the_cartpole(tmp_path):
-    """FPO++ (`--algo fpo`) at the main job's sizes, 50 iterations (~1.5 minutes): from a return near 15 to
-    ≥ 300. Measured at iteration 50: 442 and 398 (seeds 1, 2), 439 (seed 1, MKL_CBWR=COMPATIBLE); it learns
-    more slowly than CPPO here (docs/fpo.md)."""
+    """FPO++ (`--algo fpo`) at the main job's sizes, 30 iterations (~1 minute): from a return near 15 to ≥ 200.
+    Measured at iteration 30: 281 and 287 (seeds 1, 2), 281 (seed 1, MKL_CBWR=COMPATIBLE); with the main job's
+    150 iterations seed 1 ends at 986 (docs/fpo.md)."""
     from helpers import train_cartpole
 
-    run = train_cartpole(tmp_path, "--algo", "fpo", "--seed", "1", "--max_iterations", "50")
+    run = train_cartpole(tmp_path, "--algo", "fpo", "--seed", "1", "--max_iterations", "30")
     returns = scalars(run, "Train/mean_reward")
-    assert len(returns) == 50 and returns[0][1] < 100 and returns[-1][1] >= 300, returns[::10]
+    assert len(returns) == 30 and returns[0][1] < 100 and returns[-1][1] >= 200, returns[::10]
