@@ -43,11 +43,18 @@ def time_out_bootstrap(
     """γ·V(s_final) on truncated steps, 0 elsewhere; shape [num_envs].
 
     Falls back to the value of the observation the action was taken in (rsl_rl's approximation) when the
-    env does not provide final observations. Computed for all envs (no boolean indexing → no host sync).
+    env does not provide final observations. On a GPU computed for all envs every step (no boolean indexing,
+    no host sync); on a CPU, where reading a flag back costs nothing, the critic pass is skipped on the steps
+    where no env timed out (most of them: one in `max_episode_length` per env).
     """
     time_outs = extras["time_outs"].to(fallback_values.device).float()
     final_obs: TensorDict | None = extras.get("final_observations")
-    values = critic(final_obs.to(fallback_values.device)) if final_obs is not None else fallback_values
+    if final_obs is None:
+        values = fallback_values
+    elif time_outs.device.type == "cpu" and not bool(time_outs.any()):
+        return torch.zeros_like(time_outs)
+    else:
+        values = critic(final_obs.to(fallback_values.device))
     return gamma * values.squeeze(-1) * time_outs
 
 
