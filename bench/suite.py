@@ -26,6 +26,7 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -109,10 +110,14 @@ def aggregate(results: list[dict], algos: list[str], tasks: list[str], out: Path
     iqm, cis = rly.get_interval_estimates(matrices, lambda x: np.array([metrics.aggregate_iqm(x)]), reps=2000)
     lines = [f"Tasks: {', '.join(complete)} ({matrices[algos[0]].shape[0]} seeds each).", "",
              "| algo | IQM (normalized) | 95 % CI | P(algo > ppo) | 95 % CI |", "|---|---:|---|---:|---|"]  # fmt: skip
-    pairs = {f"{algo},ppo": (matrices[algo], matrices["ppo"]) for algo in algos if algo != "ppo" and "ppo" in algos}
-    improvement, improvement_cis = (
-        rly.get_interval_estimates(pairs, metrics.probability_of_improvement, reps=2000) if pairs else ({}, {})
-    )
+    # rliable's pairwise metric: each entry a (scores_x, scores_y) pair of [seeds, tasks] matrices.
+    pairs: Any = {
+        f"{algo},ppo": (matrices[algo], matrices["ppo"]) for algo in algos if algo != "ppo" and "ppo" in algos
+    }
+    improvement, improvement_cis = {}, {}
+    if pairs:
+        probability: Any = metrics.probability_of_improvement
+        improvement, improvement_cis = rly.get_interval_estimates(pairs, probability, reps=2000)
     for algo in algos:
         pair = f"{algo},ppo"
         p = "— | —"
