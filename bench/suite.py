@@ -142,11 +142,15 @@ def profile(matrices, path: Path) -> None:
 
     thresholds = np.linspace(0.0, 1.0, 41)
     distributions, cis = rly.create_performance_profile(matrices, thresholds)
+    from matplotlib.lines import Line2D
+
+    colors = dict(zip(matrices, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
     figure, axis = plt.subplots(figsize=(6, 4))
     plot_utils.plot_performance_profiles(
-        distributions, thresholds, performance_profile_cis=cis, xlabel=r"normalized return $\tau$", ax=axis
-    )
-    axis.legend(list(matrices), loc="lower left")
+        distributions, thresholds, performance_profile_cis=cis, colors=colors,
+        xlabel=r"normalized return $\tau$", ax=axis,
+    )  # fmt: skip
+    axis.legend(handles=[Line2D([0], [0], color=c, label=name) for name, c in colors.items()], loc="lower left")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
