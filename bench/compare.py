@@ -146,17 +146,21 @@ def mean_std(values: list[float], digits: int = 1) -> str:
     return f"{statistics.mean(values):.{digits}f} ± {spread:.{digits}f}"
 
 
+def by_task_and_algo(results: list[dict]) -> list[tuple[tuple[str, str], list[dict], list[dict]]]:
+    """((task, algo), its runs, those that finished) in first-seen order."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for result in results:
+        groups.setdefault((result["task"], result["algo"]), []).append(result)
+    return [(key, runs, [r for r in runs if "error" not in r]) for key, runs in groups.items()]
+
+
 def table(results: list[dict]) -> list[str]:
     lines = [
         "| task | algo | seeds | final return | env steps | steps/s (training) | steps/s (end to end) | s/iteration "
         "| peak memory MB |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    groups: dict[tuple[str, str], list[dict]] = {}
-    for result in results:
-        groups.setdefault((result["task"], result["algo"]), []).append(result)
-    for (task, algo), runs in groups.items():
-        ok = [r for r in runs if "error" not in r]
+    for (task, algo), runs, ok in by_task_and_algo(results):
         if not ok:
             lines.append(f"| {task} | {algo} | 0 | failed: {runs[0]['error'][:80]} | | | | | |")
             continue

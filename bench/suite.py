@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from compare import mean_std, train_once  # noqa: E402
+from compare import by_task_and_algo, mean_std, train_once  # noqa: E402
 
 # Env steps per run, and the task's maximum episode return (for normalized scores).
 SUITE: dict[str, tuple[int, float]] = {
@@ -70,11 +70,7 @@ def per_task_table(results: list[dict]) -> list[str]:
         "| steps/s (end to end) | s/iteration |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
-    groups: dict[tuple[str, str], list[dict]] = {}
-    for result in results:
-        groups.setdefault((result["task"], result["algo"]), []).append(result)
-    for (task, algo), runs in groups.items():
-        ok = [r for r in runs if "error" not in r]
+    for (task, algo), runs, ok in by_task_and_algo(results):
         if not ok:
             lines.append(f"| {task} | {algo} | 0 | | failed: {runs[0]['error'][:80]} | | | |")
             continue
