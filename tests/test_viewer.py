@@ -121,7 +121,15 @@ def test_a_key_in_the_window_changes_the_command_the_go1_policy_observes(screen,
     )
     played.wait_for("[cppo] steer with")
     time.sleep(2)
-    played.window.press("Up")
+    # Software GL draws Go1 slowly: a key pressed before the window polls its events can be lost, so the first
+    # press is repeated until the viewer acknowledges it (at most 3 tries), then the second follows.
+    for _ in range(3):
+        played.window.press("Up")
+        deadline = time.monotonic() + 20
+        while "forward +0.10" not in played.output and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if "forward +0.10" in played.output:
+            break
     played.window.press("Up")
     played.wait_for("[cppo] command: forward +0.20 m/s, lateral +0.00 m/s, yaw +0.00 rad/s")
     time.sleep(2)  # steps with the new command
