@@ -3,11 +3,15 @@ same task, sizes and machine, one after the other. Prints end-to-end env steps/s
 reported separately) and the ratio ours / brax.
 
     python bench/brax_vs_ours.py --num_envs 64 --steps 200000                # CPU sizes
-    python bench/brax_vs_ours.py --num_envs 8192 --steps 20000000            # GPU sizes
+    python bench/brax_vs_ours.py --num_envs 8192 --mini_batches 32 --steps 20000000   # GPU sizes (published)
 
 brax: `brax.training.agents.ppo.train` with `mujoco_playground.config.locomotion_params` (the task's
 published settings), the task's domain randomizer and `wrapper.wrap_for_brax_training`, overridden to the
-sizes here (num_envs = batch_size = --num_envs, 4 mini-batches, unroll 20). Its rate is the wall clock
+sizes here. Both trainers do the same work per env step: one unroll of 20 steps of every env per update, split
+into --mini_batches mini-batches, the task's epochs (brax's `num_updates_per_batch`). brax collects
+batch_size × num_minibatches trajectories per update, so its batch_size is num_envs / mini-batches (with
+batch_size = num_envs it would collect 4 unrolls per update at 4 mini-batches: a quarter of our gradient steps
+per env step). At 8192 envs and 32 mini-batches this is the task's published brax config. Its rate is the wall clock
 between the second and the last `progress_fn` call (the first comes after compilation; brax's own
 `training/sps` metric is not wall-clock time); the interval includes one evaluation episode of
 --eval_envs envs, so brax's training alone is somewhat faster than printed.
@@ -29,10 +33,12 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-UNROLL, MINI_BATCHES = 20, 4
+UNROLL = 20
 
 
-def brax_rate(task: str, num_envs: int, steps: int, eval_envs: int, menagerie_dir: str, impl: str) -> dict:
+def brax_rate(
+    task: str, num_envs: int, mini_batches: int, steps: int, eval_envs: int, menagerie_dir: str, impl: str
+) -> dict:
     """Playground's brax PPO, timed between progress reports. Runs in this process."""
     import jax
     import jax.numpy as jp
@@ -54,8 +60,8 @@ def brax_rate(task: str, num_envs: int, steps: int, eval_envs: int, menagerie_di
     params: dict[str, Any] = {key: value for key, value in published.items() if key != "network_factory"}
     params.update(
         num_envs=num_envs,
-        batch_size=num_envs,
-        num_minibatches=MINI_BATCHES,
+        batch_size=num_envs // mini_batches,  # one unroll of every env per update, as ours
+        num_minibatches=mini_batches,
         unroll_length=UNROLL,
         num_timesteps=steps,
         num_evals=3,
@@ -78,7 +84,7 @@ def brax_rate(task: str, num_envs: int, steps: int, eval_envs: int, menagerie_di
     return {"steps_per_s": (s2 - s1) / (t2 - t1), "startup_s": reports[0][0] - started, "steps": s2}
 
 
-def our_rate(task: str, algo: str, num_envs: int, steps: int, menagerie_dir: str, impl: str) -> dict:
+def our_rate(task: str, algo: str, num_envs: int, mini_batches: int, steps: int, menagerie_dir: str, impl: str) -> dict:
     """train.py in a subprocess, timed from its TensorBoard Perf/* scalars."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -87,7 +93,7 @@ def our_rate(task: str, algo: str, num_envs: int, steps: int, menagerie_dir: str
         command = [
             sys.executable, str(ROOT / "train.py"), "--task", task, "--algo", algo, "--num_envs", str(num_envs),
             "--menagerie_dir", menagerie_dir, "--log_root", logs, "--max_iterations", str(iterations),
-            f"agent.num_steps_per_env={UNROLL}", f"agent.algorithm.num_mini_batches={MINI_BATCHES}", f"env.impl={impl}",
+            f"agent.num_steps_per_env={UNROLL}", f"agent.algorithm.num_mini_batches={mini_batches}", f"env.impl={impl}",
         ]  # fmt: skip
         started = time.perf_counter()
         subprocess.run(command, check=True, capture_output=True, text=True)
@@ -110,6 +116,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Training throughput: Playground's brax PPO vs our train.py")
     parser.add_argument("--task", default="Go1JoystickFlatTerrain")
     parser.add_argument("--num_envs", type=int, default=64)
+    parser.add_argument("--mini_batches", type=int, default=4, help="per update, both trainers (default: 4)")
     parser.add_argument("--steps", type=int, default=200_000, help="env steps per trainer (a fixed budget)")
     parser.add_argument("--eval_envs", type=int, default=8, help="brax's evaluation envs (its interval holds one)")
     parser.add_argument("--algos", default="ppo,cppo")
@@ -117,22 +124,26 @@ def main() -> None:
     parser.add_argument("--menagerie_dir", default=str(ROOT.parent / "shared" / "menagerie"))
     parser.add_argument("--only", choices=["brax"], default=None, help=argparse.SUPPRESS)  # the brax child
     args = parser.parse_args()
+    if args.num_envs % args.mini_batches:
+        parser.error(f"--mini_batches {args.mini_batches} must divide --num_envs {args.num_envs}")
     if args.only == "brax":
-        rate = brax_rate(args.task, args.num_envs, args.steps, args.eval_envs, args.menagerie_dir, args.impl)
+        sizes = (args.num_envs, args.mini_batches, args.steps, args.eval_envs)
+        rate = brax_rate(args.task, *sizes, args.menagerie_dir, args.impl)
         print(json.dumps(rate))
         return
     # brax in its own process, so its JAX state and compilation cache do not help or hurt ours.
     child = [sys.executable, __file__, "--only", "brax", "--task", args.task, "--num_envs", str(args.num_envs),
-             "--steps", str(args.steps), "--eval_envs", str(args.eval_envs), "--menagerie_dir", args.menagerie_dir,
-             "--impl", args.impl]  # fmt: skip
+             "--mini_batches", str(args.mini_batches), "--steps", str(args.steps), "--eval_envs", str(args.eval_envs),
+             "--menagerie_dir", args.menagerie_dir, "--impl", args.impl]  # fmt: skip
     done = subprocess.run(child, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"brax PPO failed:\n{done.stderr[-3000:]}")
     results = {"brax ppo": json.loads(done.stdout.strip().splitlines()[-1])}
     for algo in args.algos.split(","):
-        results[f"ours {algo}"] = our_rate(args.task, algo, args.num_envs, args.steps, args.menagerie_dir, args.impl)
+        sizes = (args.num_envs, args.mini_batches, args.steps)
+        results[f"ours {algo}"] = our_rate(args.task, algo, *sizes, args.menagerie_dir, args.impl)
     brax = results["brax ppo"]["steps_per_s"]
-    print(f"{args.task}, impl={args.impl}, {args.num_envs} envs, unroll {UNROLL}, {MINI_BATCHES} mini-batches, "
+    print(f"{args.task}, impl={args.impl}, {args.num_envs} envs, unroll {UNROLL}, {args.mini_batches} mini-batches, "
           f"~{args.steps} steps each\n")  # fmt: skip
     print("| trainer | env steps/s | ours / brax | start-up + compile s | collection share |")
     print("|---|---:|---:|---:|---:|")

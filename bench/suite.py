@@ -3,7 +3,8 @@
 Each (task, algo, seed) trains through train.py (bench/compare.py's `train_once`: one run at a time,
 resumable — a finished run leaves its summary and is never run again, so the suite can span sessions), then
 its final checkpoint plays deterministically (`play.py --headless`: ε = 0 for the flow methods, the mean
-for PPO). The page `<out>/suite.md` gives per-task tables (final training return, deployed return, steps/s)
+for PPO) and sampled (`--stochastic`: a random ε, a Gaussian sample — the policy training measured). The page
+`<out>/suite.md` gives per-task tables (final training return, both deployed returns, steps/s)
 and the aggregate over tasks with rliable: the IQM of returns normalized by each task's maximum return,
 stratified-bootstrap 95 % CIs, the probability that each flow method improves on PPO, and a performance
 profile (`<out>/profile.png`).
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import statistics
@@ -46,15 +48,21 @@ SUITE: dict[str, tuple[int, float]] = {
 DEPLOYED = re.compile(r"mean return over \d+ episodes: (-?[\d.]+)")
 
 
-def deployed_return(out: Path, result: dict) -> float:
-    """The final checkpoint's deterministic return over one episode of every env (cached beside the run)."""
-    cache = out / "runs" / f"{result['task']}_{result['label']}_seed{result['seed']}.deployed.json"
+def deployed_return(out: Path, result: dict, sampled: bool = False) -> float:
+    """The final checkpoint's return over one episode of every env, deterministic (ε = 0 / the Gaussian's mean)
+    or `sampled` (`play.py --stochastic`: a random ε / a Gaussian sample, as in training); cached beside the run.
+    NaN, uncached, where the run's checkpoints are gone (a summary committed by another machine)."""
+    name = f"{result['task']}_{result['label']}_seed{result['seed']}"
+    cache = out / "runs" / f"{name}.{'sampled' if sampled else 'deployed'}.json"
     if cache.is_file():
         return json.loads(cache.read_text())["deployed_return"]
     run_dir = out / result["run_dir"]
+    if not any(run_dir.glob("model_*.pt")):
+        return float("nan")
     command = [sys.executable, str(ROOT / "play.py"), "--task", result["task"], "--algo", result["algo"],
                "--log_root", str(run_dir.parents[1]), "--experiment_name", run_dir.parent.name,
                "--load_run", run_dir.name, "--headless", "--num_envs", "64"]  # fmt: skip
+    command += ["--stochastic"] if sampled else []
     played = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     found = DEPLOYED.search(played.stdout)
     value = float(found.group(1)) if played.returncode == 0 and found else float("nan")
@@ -64,19 +72,27 @@ def deployed_return(out: Path, result: dict) -> float:
     return value
 
 
+def mean_std_of(runs: list[dict], key: str) -> str:
+    """mean ± std of `key` over the runs that have it (with their count where some do not)."""
+    values = [r[key] for r in runs if math.isfinite(r.get(key, math.nan))]
+    if not values:
+        return "–"
+    return mean_std(values) + (f" ({len(values)} seeds)" if len(values) < len(runs) else "")
+
+
 def per_task_table(results: list[dict]) -> list[str]:
     lines = [
         "| task | algo | seeds | env steps | final return (training) | deployed return (ε = 0 / mean) "
-        "| steps/s (end to end) | s/iteration |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| deployed, sampled (ε ~ N(0, I) / Gaussian) | steps/s (end to end) | s/iteration |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for (task, algo), runs, ok in by_task_and_algo(results):
         if not ok:
-            lines.append(f"| {task} | {algo} | 0 | | failed: {runs[0]['error'][:80]} | | | |")
+            lines.append(f"| {task} | {algo} | 0 | | failed: {runs[0]['error'][:80]} | | | | |")
             continue
         lines.append(
             f"| {task} | {algo} | {len(ok)} | {ok[0]['env_steps']:,} | {mean_std([r['final_return'] for r in ok])} "
-            f"| {mean_std([r['deployed_return'] for r in ok])} "
+            f"| {mean_std_of(ok, 'deployed_return')} | {mean_std_of(ok, 'sampled_return')} "
             f"| {statistics.mean(r['end_to_end_steps_per_s'] for r in ok):,.0f} "
             f"| {statistics.mean(r['seconds_per_iteration'] for r in ok):.2f} |"
         )
@@ -176,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
                 result = train_once(out, task, algo, seed, SUITE[task][0], train_flags)
                 if "error" not in result:
                     result["deployed_return"] = deployed_return(out, result)
+                    result["sampled_return"] = deployed_return(out, result, sampled=True)
                 results.append(result)
     command = "python bench/suite.py " + " ".join(own) + (" -- " + " ".join(train_flags) if train_flags else "")
     lines = [f"# Suite: {', '.join(algos)} at equal env-step budgets", "", f"`{command}`", "",

@@ -22,7 +22,7 @@ out=bench/gpu/throughput.md
   echo
   echo '    bash bench/throughput_gpu.sh '"$budget"
   echo
-  timeout 300 python bench/brax_vs_ours.py --num_envs 8192 --steps "$budget" --eval_envs 128 \
+  timeout 300 python bench/brax_vs_ours.py --num_envs 8192 --mini_batches 32 --steps "$budget" --eval_envs 128 \
       --menagerie_dir "$CPPO_MENAGERIE_DIR"
   echo
   timeout 60 python bench/env_throughput.py --task Go1JoystickFlatTerrain --num_envs 8192 --steps 100 --repeats 2
@@ -31,7 +31,7 @@ out=bench/gpu/throughput.md
       --menagerie_dir "$CPPO_MENAGERIE_DIR"
   if python -c "import warp" 2>/dev/null; then
     echo
-    timeout 90 python bench/brax_vs_ours.py --num_envs 8192 --steps $((budget / 2)) --eval_envs 128 --algos ppo \
+    timeout 90 python bench/brax_vs_ours.py --num_envs 8192 --mini_batches 32 --steps $((budget / 2)) --eval_envs 128 --algos ppo \
         --impl warp --menagerie_dir "$CPPO_MENAGERIE_DIR"
   else
     echo; echo "(warp-lang is not importable here: no impl=warp row)"

@@ -68,6 +68,11 @@ class PPOCfg:
     rate_change_per_iteration: float = 0.0
     """The adaptive schedule may change the rate by at most this factor within one iteration (0: no limit —
     rsl_rl's rule, 1.5× per mini-batch). cppo/ppo.py; measured in bench/RESULTS.md."""
+    ceiling_decay: Literal["none", "linear"] = "none"
+    """"linear": the adaptive schedule's ceiling falls from max_learning_rate at the first iteration to
+    max_learning_rate / T at the last (T: the run's iterations; CleanRL's learning-rate annealing applied to the
+    ceiling), which stops Gaussian PPO's late collapse on the dm_control tasks, their default (bench/RESULTS.md);
+    "none": rsl_rl's fixed ceiling."""
 
     class_name: ClassVar[str] = "cppo.ppo:PPO"
     not_inherited: ClassVar[tuple[str, ...]] = ()
@@ -141,9 +146,12 @@ class CPPOCfg(PPOCfg):
     max_learning_rate: float = 1e-2
     """rsl_rl's ceiling, kept for CPPO: its adaptive rule reads the conditional KL, an upper bound of the policy's
     true KL (≈2.7× in cppo.md's prototype), so the rate is already held back (8 of 8 seeds, bench/RESULTS.md)."""
+    ceiling_decay: Literal["none", "linear"] = "none"
+    """Kept at rsl_rl's fixed ceiling for CPPO for the same reason, whatever the task's PPO uses (16 of 16 runs
+    ≥ 900 as it is)."""
 
     class_name: ClassVar[str] = "cppo.cppo:CPPO"
-    not_inherited: ClassVar[tuple[str, ...]] = ("max_learning_rate",)
+    not_inherited: ClassVar[tuple[str, ...]] = ("max_learning_rate", "ceiling_decay")
     limits: ClassVar[dict[str, str]] = {
         **PPOCfg.limits, "flow_steps": ">= 1", "kernel_hidden_dims": ">= 1", "min_std": "> 0", "action_limit": "> 0",
         "distill_epochs": ">= 1", "distill_mini_batches": ">= 1", "flow_learning_rate": "> 0",

@@ -65,23 +65,40 @@ class PPO(RslRlPPO):
     num_updates: int = 0
     """Updates that passed the guard (the runner names the failing iteration from it)."""
 
-    def __init__(self, *args, max_learning_rate: float = 1e-2, rate_change_per_iteration: float = 0.0, **kwargs):
+    run_left: float = 1.0
+    """The share of the run still ahead, 1 at the first iteration → 1/T at the last; set by the runner."""
+
+    def __init__(
+        self,
+        *args,
+        max_learning_rate: float = 1e-2,
+        rate_change_per_iteration: float = 0.0,
+        ceiling_decay: str = "none",
+        **kwargs,
+    ):
         self.max_learning_rate, self.rate_change_per_iteration = max_learning_rate, rate_change_per_iteration
+        self.ceiling_decay = ceiling_decay
         self._rate_at_iteration_start: float | None = None
         super().__init__(*args, **kwargs)
 
     # rsl_rl's adaptive rule multiplies or divides the rate by 1.5 after *every mini-batch* (up to 1.5^20 ≈ 3300×
     # per iteration at 5 epochs × 4 mini-batches), between 1e-5 and 1e-2: the rate jumps between its bounds, and
     # a jump to 1e-2 once the policy has converged can break it (bench/RESULTS.md). Every write of the rate
-    # (rsl_rl's rule, CPPO's, a resume) goes through this setter, which keeps it under `max_learning_rate` and,
-    # with `rate_change_per_iteration` = c > 0, within [r/c, r·c] of the rate r the iteration started with.
+    # (rsl_rl's rule, CPPO's, a resume) goes through this setter, which keeps it under the ceiling —
+    # `max_learning_rate`, times `run_left` with `ceiling_decay="linear"` (CleanRL's learning-rate annealing,
+    # applied to the rule's ceiling: full steps early, none late) — and, with `rate_change_per_iteration` = c > 0,
+    # within [r/c, r·c] of the rate r the iteration started with.
     @property
     def learning_rate(self) -> float:
         return self._learning_rate
 
+    @property
+    def rate_ceiling(self) -> float:
+        return self.max_learning_rate * (self.run_left if self.ceiling_decay == "linear" else 1.0)
+
     @learning_rate.setter
     def learning_rate(self, value: float) -> None:
-        value = min(float(value), self.max_learning_rate)
+        value = min(float(value), self.rate_ceiling)
         start, change = self._rate_at_iteration_start, self.rate_change_per_iteration
         if start is not None and change > 0:
             value = min(max(value, start / change), start * change)

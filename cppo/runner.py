@@ -78,14 +78,18 @@ class Runner(OnPolicyRunner):
                 flush=True,
             )
 
-        def stop_if_asked(iteration: int) -> None:
+        horizon = start + num_learning_iterations
+        self.alg.run_left = 1 - start / horizon
+
+        def after_iteration(iteration: int) -> None:
+            self.alg.run_left = 1 - (iteration + 1) / horizon  # the next iteration's
             if received:
                 raise Interrupted(received[0], iteration, self.save_interrupted(iteration))
 
         handled = (signal.SIGINT, signal.SIGTERM) if threading.current_thread() is threading.main_thread() else ()
         previous = {signum: signal.signal(signum, on_signal) for signum in handled}
         try:
-            with rsl_rl_api.after_each_iteration(self.logger, stop_if_asked):
+            with rsl_rl_api.after_each_iteration(self.logger, after_iteration):
                 super().learn(num_learning_iterations, init_at_random_ep_len)
         except NonFiniteError as err:
             failed = start + self.alg.num_updates - updates

@@ -34,7 +34,11 @@ def env_cfg(name: str) -> PlaygroundEnvCfg:
 
 def ppo_cfg(name: str) -> AgentCfg:
     cfg = AgentCfg(
-        algorithm=PPOCfg(gamma=0.99, lam=0.95, learning_rate=1e-3, entropy_coef=0.005, num_mini_batches=4),
+        # ceiling_decay: rsl_rl's adaptive rate, its ceiling annealed over the run — without it Gaussian PPO can
+        # collapse after converging (CartpoleBalance, 8 seeds × 2 floating-point paths: bench/RESULTS.md)
+        algorithm=PPOCfg(
+            gamma=0.99, lam=0.95, learning_rate=1e-3, entropy_coef=0.005, num_mini_batches=4, ceiling_decay="linear"
+        ),
         policy=PolicyCfg(actor_hidden_dims=(128, 128), critic_hidden_dims=(256, 256), init_noise_std=1.0),
         num_steps_per_env=32,
         max_iterations=500,

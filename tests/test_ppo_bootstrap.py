@@ -63,16 +63,26 @@ def logged_rates(tmp_path, *overrides) -> list[float]:
 
 def test_the_adaptive_rate_moves_at_most_the_allowed_factor_per_iteration(tmp_path):
     """rsl_rl's rule changes the rate 1.5× per mini-batch (here 20 per iteration); with
-    rate_change_per_iteration=1.5 it changes at most 1.5× per iteration, and never above max_learning_rate."""
+    rate_change_per_iteration=1.5 it changes at most 1.5× per iteration, never above max_learning_rate, and with
+    ceiling_decay=linear never above the ceiling's share of the run left."""
 
     def changes(rates: list[float]) -> list[float]:
         return [max(b / a, a / b) for a, b in zip(rates[:-1], rates[1:], strict=True)]
 
-    free = logged_rates(tmp_path / "free", "agent.algorithm.rate_change_per_iteration=0")
-    limited = logged_rates(tmp_path / "limited", "agent.algorithm.rate_change_per_iteration=1.5")
+    free = logged_rates(
+        tmp_path / "free", "agent.algorithm.rate_change_per_iteration=0", "agent.algorithm.ceiling_decay=none"
+    )
+    limited = logged_rates(
+        tmp_path / "limited", "agent.algorithm.rate_change_per_iteration=1.5", "agent.algorithm.ceiling_decay=none"
+    )
     assert max(changes(limited)) <= 1.5 * (1 + 1e-6), limited
     assert max(changes(free)) > 1.5 * 1.5, free  # rsl_rl's rule, unlimited
     capped = logged_rates(
-        tmp_path / "capped", "agent.algorithm.max_learning_rate=2e-3", "agent.algorithm.rate_change_per_iteration=0"
+        tmp_path / "capped", "agent.algorithm.max_learning_rate=2e-3", "agent.algorithm.ceiling_decay=none"
     )
     assert max(capped) <= 2e-3 * (1 + 1e-6) and max(free) > 2e-3, (capped, free)
+    # ceiling_decay=linear: iteration i of T may use at most max_learning_rate · (1 − i/T)
+    decayed = logged_rates(tmp_path / "decayed", "agent.algorithm.ceiling_decay=linear")
+    ceilings = [1e-2 * (1 - i / 6) for i in range(6)]
+    assert all(rate <= ceiling * (1 + 1e-6) for rate, ceiling in zip(decayed[1:], ceilings, strict=True)), decayed
+    assert any(rate > ceiling for rate, ceiling in zip(free[1:], ceilings, strict=True)), free

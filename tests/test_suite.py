@@ -34,3 +34,16 @@ def test_a_method_better_on_every_run_has_improvement_probability_one_and_a_high
 def test_no_complete_task_says_so(tmp_path):
     lines = suite.aggregate(runs("PointMass", "ppo", [1.0]), ["ppo", "fpo"], ["PointMass"], tmp_path, "final_return")
     assert lines == ["(no task has every algorithm's runs yet)"]
+
+
+def test_the_table_gives_each_return_over_the_seeds_that_have_it():
+    """A run whose checkpoints are gone (its summary committed from another machine) has no sampled return:
+    the column says over how many seeds its mean is."""
+    results = [
+        {"task": "PointMass", "algo": "fpo", "seed": seed, "final_return": 800.0, "deployed_return": 600.0 + seed,
+         "sampled_return": sampled, "env_steps": 100, "end_to_end_steps_per_s": 1000.0, "seconds_per_iteration": 1.0}
+        for seed, sampled in ((1, float("nan")), (2, 790.0), (3, 810.0))
+    ]  # fmt: skip
+    (row,) = suite.per_task_table(results)[2:]
+    cells = [cell.strip() for cell in row.split("|")[1:-1]]
+    assert cells[5] == "602.0 ± 1.0" and cells[6] == "800.0 ± 14.1 (2 seeds)", cells
