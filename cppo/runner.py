@@ -19,6 +19,7 @@ import statistics
 import sys
 import threading
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -27,7 +28,7 @@ from rsl_rl.runners import OnPolicyRunner
 from cppo import rsl_rl_api
 from cppo.checkpoint import atomic_torch_save, check_compatible, first_line, load_checkpoint
 from cppo.errors import CppoError
-from cppo.ppo import NonFiniteError
+from cppo.ppo import PPO, NonFiniteError
 from cppo.runs import checkpoints
 
 
@@ -78,11 +79,11 @@ class Runner(OnPolicyRunner):
                 flush=True,
             )
 
-        horizon = start + num_learning_iterations
-        self.alg.run_left = 1 - start / horizon
+        horizon, alg = start + num_learning_iterations, cast(PPO, self.alg)
+        alg.run_left = 1 - start / horizon
 
         def after_iteration(iteration: int) -> None:
-            self.alg.run_left = 1 - (iteration + 1) / horizon  # the next iteration's
+            alg.run_left = 1 - (iteration + 1) / horizon  # the next iteration's
             if received:
                 raise Interrupted(received[0], iteration, self.save_interrupted(iteration))
 
