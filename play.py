@@ -47,6 +47,14 @@ def parse_args(argv: list[str] | None):
         "0 / the mean)",
     )
     parser.add_argument(
+        "--noise_scale",
+        type=float,
+        default=None,
+        metavar="SIGMA",
+        help="flow policies: draw the initial noise ε ~ N(0, σ²I) (0: ε = 0, the default; 1: as in training, "
+        "= --stochastic)",
+    )
+    parser.add_argument(
         "--deployed",
         choices=["flow+residual", "flow"],
         default="flow+residual",
@@ -93,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     for flag in ("video_length", "steps", "num_envs"):
         if getattr(args, flag) is not None and getattr(args, flag) <= 0:
             raise UsageError(f"--{flag} must be a positive integer, got {getattr(args, flag)}")
+    if args.noise_scale is not None and (args.noise_scale < 0 or args.stochastic):
+        raise UsageError(
+            "--noise_scale must be ≥ 0" if args.noise_scale < 0 else "--stochastic is --noise_scale 1: give one"
+        )
     if args.record:
         record = Path(args.record)
         if record.exists():
@@ -134,6 +146,13 @@ def main(argv: list[str] | None = None) -> int:
             )
         agent_cfg.algorithm.omega = check_omega(args.omega, "--omega")  # a live input of this algorithm
         print(f"[cppo] greediness ω = {args.omega} (trained with {saved['meta']['agent_cfg']['algorithm']['omega']})")
+
+    noise_scale = args.noise_scale if args.noise_scale is not None else float(args.stochastic)
+    if args.noise_scale is not None and not algorithm.flow:
+        flows = ", ".join(name for name, a in ALGORITHMS.items() if a.flow)
+        raise UsageError(
+            f"--noise_scale applies to flow policies ({flows}); --stochastic samples {args.algo}'s Gaussian"
+        )
 
     device = args.device or default_device()
     print(f"[cppo] playing {checkpoint} on {task.name} ({args.algo}, {env_cfg.num_envs} envs on {device})")
@@ -180,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         steps_kept = TransitionRecorder()
     returns, running, steps = play(
         env,
-        policy_fn(actor, algorithm, residual, args.stochastic, device),
+        policy_fn(actor, algorithm, residual, noise_scale, device),
         args,
         interactive,
         run_dir,
@@ -202,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
             "task": task.name,
             "algo": args.algo,
             "checkpoint": str(checkpoint),
-            "stochastic": args.stochastic,
+            "noise_scale": noise_scale,
             "num_envs": env.num_envs,
             "episodes": returns.numel(),
             "mean_return": returns.mean().item() if returns.numel() else None,
@@ -217,8 +236,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def policy_fn(actor, algorithm, residual: bool, stochastic: bool, device: str):
-    """obs TensorDict → actions, through the same module that was exported (what you see is what you deploy)."""
+def policy_fn(actor, algorithm, residual: bool, noise_scale: float, device: str):
+    """obs TensorDict → actions, through the same module that was exported (what you see is what you deploy).
+    `noise_scale` σ: a flow policy's initial noise ε ~ N(0, σ²I) (0: ε = 0, deterministic; 1: as in training);
+    a Gaussian policy's mean (0) or a sample (1)."""
     import torch
 
     from cppo.export import deployable
@@ -230,9 +251,9 @@ def policy_fn(actor, algorithm, residual: bool, stochastic: bool, device: str):
     def act(obs):
         x = torch.cat([obs[group] for group in actor.obs_groups], dim=-1)
         if not algorithm.flow:
-            return actor(obs, stochastic_output=True) if stochastic else deployed(x)
+            return actor(obs, stochastic_output=True) if noise_scale else deployed(x)
         noise = torch.zeros(x.shape[0], actor.num_actions, device=x.device)
-        return deployed(x, noise.normal_() if stochastic else noise, *live)
+        return deployed(x, noise.normal_(0.0, noise_scale) if noise_scale else noise, *live)
 
     return act
 

@@ -236,3 +236,13 @@ def test_command_on_a_task_without_one_is_refused(tiny_run):
         "play.py", "--checkpoint", str(run_dir / "model_1.pt"), "--headless", "--command", "1", "0", "0"
     )
     one_line_error(result, 2, "--command", "CartpoleBalance takes no velocity command")
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [(["--noise_scale", "-0.5"], "must be ≥ 0"), (["--noise_scale", "0.5", "--stochastic"], "give one")],
+)
+def test_bad_noise_scale_is_a_usage_error(tiny_run, flags, message):
+    _, run_dir = tiny_run
+    result = run_script("play.py", "--checkpoint", str(run_dir / "model_1.pt"), "--headless", *flags)
+    one_line_error(result, 2, "--noise_scale", message)

@@ -1,0 +1,174 @@
+"""How to deploy a flow policy: the suite's final checkpoints played under several samplers, and the shape of
+the policy's action distribution where the deterministic sampler loses return (issue 20, item 3).
+
+    python bench/deploy_modes.py                       # every cppo/fpo run in bench/suite/runs with checkpoints
+    python bench/deploy_modes.py --tasks CartpoleSwingup --algos fpo
+
+For each run: one env of 64, every mode plays one episode of every env from a fresh reset with the same seed,
+through the exported inference module (play.py's `policy_fn`):
+
+    zero       ε = 0 with the trained K (the default deployment, "zero-sampling" in FPO++)
+    zero_k32   ε = 0 with K = 32 Euler steps: is the coarse ODE what loses return?
+    half       ε ~ N(0, 0.25 I): a cooler sampler
+    sampled    ε ~ N(0, I): the policy training measured
+
+and, at 512 states the sampled policy visited, 128 actions per state: the share of actions at the action limit,
+the share of (state, action dimension) pairs whose samples are bimodal (Sarle's bimodality coefficient > 5/9,
+the uniform distribution's value), and how much of the sampled mass lies within 0.1 of the ε = 0 action
+compared with within 0.1 of the samples' median (< 1: ε = 0 lands where the policy rarely acts, e.g. between
+two modes). Results are cached per run (`<run>.modes.json`); the page is bench/suite/deploy_modes.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+MODES = {"zero": (0.0, None), "zero_k32": (0.0, 32), "half": (0.5, None), "sampled": (1.0, None)}
+STATES, DRAWS, NEAR = 512, 128, 0.1
+
+
+def bimodality(actions):
+    """Sarle's bimodality coefficient (skew² + 1) / kurtosis over the draws (dim 1) of [states, draws, A]."""
+    centred = actions - actions.mean(1, keepdim=True)
+    var = centred.pow(2).mean(1)
+    ok = var > 1e-8  # a point mass (e.g. every draw at the limit) has no shape
+    skew = centred.pow(3).mean(1) / var.clamp_min(1e-8).pow(1.5)
+    kurtosis = centred.pow(4).mean(1) / var.clamp_min(1e-8).pow(2)
+    return (skew.pow(2) + 1) / kurtosis, ok
+
+
+def diagnose(deployed, live, states, num_actions: int, limit: float, generator) -> dict:
+    import torch
+
+    states = states[torch.randperm(states.shape[0], generator=generator)[:STATES]]
+    with torch.inference_mode():
+        zero = deployed(states, torch.zeros(states.shape[0], num_actions), *live)
+        repeated = states.repeat_interleave(DRAWS, 0)
+        noise = torch.randn(repeated.shape[0], num_actions, generator=generator)
+        actions = deployed(repeated, noise, *live).view(states.shape[0], DRAWS, -1)
+    coefficient, shaped = bimodality(actions)
+    median = actions.median(1).values
+    near_zero = ((actions - zero[:, None]).abs() < NEAR).float().mean()
+    near_median = ((actions - median[:, None]).abs() < NEAR).float().mean()
+    return {
+        "at_limit": (actions.abs() >= 0.99 * limit).float().mean().item(),
+        "bimodal": ((coefficient > 5 / 9) & shaped).float().mean().item(),
+        "mass_near_zero_vs_median": (near_zero / near_median.clamp_min(1e-8)).item(),
+        "spread": actions.std(1).mean().item(),
+    }
+
+
+def evaluate(result: dict, suite: Path) -> dict:
+    import torch
+
+    from app.cli import build_configs, build_runner
+    from cppo.algorithms import get_algorithm
+    from cppo.checkpoint import load_checkpoint
+    from cppo.runs import find_checkpoint
+    from envs import make_env
+    from play import play, policy_fn
+
+    checkpoint = find_checkpoint(suite / result["run_dir"])
+    saved = load_checkpoint(str(checkpoint), "cpu")
+    args = argparse.Namespace(task=result["task"], algo=result["algo"], num_envs=64, seed=None, menagerie_dir=None,
+                              overrides=[])  # fmt: skip
+    task, env_cfg, agent_cfg = build_configs(args, saved.get("meta"))
+    env = make_env(task, env_cfg, "cpu")
+    runner = build_runner(env, task.name, args.algo, env_cfg, agent_cfg, "cpu")
+    runner.load(str(checkpoint), same_task=False)
+    actor, algorithm = runner.alg.get_policy(), get_algorithm(args.algo)
+    trained_steps = actor.flow_steps
+    play_args = argparse.Namespace(steps=None, video=False, camera=None, command=None, video_length=0)
+    returns, visited = {}, []
+    for name, (scale, steps) in MODES.items():
+        actor.flow_steps = steps or trained_steps
+        act = policy_fn(actor, algorithm, True, scale, "cpu")
+        if name == "sampled":
+            act = keeping_states(act, actor.obs_groups, visited)
+        torch.manual_seed(agent_cfg.seed)
+        if hasattr(env, "reset"):
+            env.reset()
+        else:
+            env.reset_where(torch.ones(env.num_envs, dtype=torch.bool))
+        ended, _, _ = play(env, act, play_args, False, checkpoint.parent, checkpoint.stem)
+        returns[name] = ended.mean().item() if ended.numel() else math.nan
+        print(f"[deploy_modes] {result['task']} {result['algo']} seed {result['seed']}: {name} {returns[name]:.1f}")
+    actor.flow_steps = trained_steps
+    from cppo.export import deployable
+
+    deployed = deployable(actor, True)
+    live = [torch.tensor(float(getattr(actor, n))) for n in algorithm.live_inputs]
+    shape = diagnose(
+        deployed, live, torch.cat(visited), actor.num_actions, actor.action_limit, torch.Generator().manual_seed(0)
+    )
+    env.close()
+    return {"returns": returns, **shape, "flow_steps": trained_steps}
+
+
+def keeping_states(act, obs_groups, visited: list, every: int = 10):
+    """`act` that also keeps the policy's input every `every` steps."""
+    import torch
+
+    calls = [0]
+
+    def wrapped(obs):
+        if calls[0] % every == 0:
+            visited.append(torch.cat([obs[g] for g in obs_groups], dim=-1).cpu().clone())
+        calls[0] += 1
+        return act(obs)
+
+    return wrapped
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--suite", default="bench/suite", help="the suite's results folder (default: bench/suite)")
+    parser.add_argument("--tasks", default="", help="only these tasks (comma-separated; default: all)")
+    parser.add_argument("--algos", default="cppo,fpo", help="default: cppo,fpo")
+    args = parser.parse_args(argv)
+    suite = (ROOT / args.suite).resolve()
+    tasks, algos = set(filter(None, args.tasks.split(","))), set(args.algos.split(","))
+    rows = []
+    for path in sorted((suite / "runs").glob("*_seed*.json")):
+        result = json.loads(path.read_text())
+        if result.get("algo") not in algos or (tasks and result["task"] not in tasks) or "run_dir" not in result:
+            continue
+        cache = path.with_name(path.name.replace(".json", ".modes.json"))
+        if not cache.is_file():
+            if not any((suite / result["run_dir"]).glob("model_*.pt")):
+                continue  # trained on another machine: its checkpoints are not here
+            partial = cache.with_suffix(".tmp")
+            partial.write_text(json.dumps(evaluate(result, suite)))
+            os.replace(partial, cache)
+        rows.append((result, json.loads(cache.read_text())))
+    lines = [
+        "# Deploying a flow policy: ε = 0 or sampled (`python bench/deploy_modes.py`)", "",
+        "Return of one episode of each of 64 envs per mode from each suite run's final checkpoint; action shape at "
+        f"{STATES} visited states × {DRAWS} draws (see the script's docstring).", "",
+        "| task | algo | seed | training | ε = 0 | ε = 0, K = 32 | ε ~ N(0, ¼I) | ε ~ N(0, I) | at limit "
+        "| bimodal | mass near a(ε=0) / near median | spread |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]  # fmt: skip
+    for result, found in sorted(rows, key=lambda r: (r[0]["task"], r[0]["algo"], r[0]["seed"])):
+        r = found["returns"]
+        lines.append(
+            f"| {result['task']} | {result['algo']} | {result['seed']} | {result['final_return']:.1f} "
+            f"| {r['zero']:.1f} | {r['zero_k32']:.1f} | {r['half']:.1f} | {r['sampled']:.1f} "
+            f"| {found['at_limit']:.2f} | {found['bimodal']:.2f} | {found['mass_near_zero_vs_median']:.2f} "
+            f"| {found['spread']:.2f} |"
+        )
+    (suite / "deploy_modes.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
