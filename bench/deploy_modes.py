@@ -27,6 +27,7 @@ import math
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -72,6 +73,7 @@ def evaluate(result: dict, suite: Path) -> dict:
     from app.cli import build_configs, build_runner
     from cppo.algorithms import get_algorithm
     from cppo.checkpoint import load_checkpoint
+    from cppo.export import deployable
     from cppo.runs import find_checkpoint
     from envs import make_env
     from play import play, policy_fn
@@ -81,10 +83,11 @@ def evaluate(result: dict, suite: Path) -> dict:
     args = argparse.Namespace(task=result["task"], algo=result["algo"], num_envs=64, seed=None, menagerie_dir=None,
                               overrides=[])  # fmt: skip
     task, env_cfg, agent_cfg = build_configs(args, saved.get("meta"))
-    env = make_env(task, env_cfg, "cpu")
+    env: Any = make_env(task, env_cfg, "cpu")  # Playground's VecEnv resets all envs; MultiGoal resets where told
     runner = build_runner(env, task.name, args.algo, env_cfg, agent_cfg, "cpu")
     runner.load(str(checkpoint), same_task=False)
-    actor, algorithm = runner.alg.get_policy(), get_algorithm(args.algo)
+    actor: Any = runner.alg.get_policy()
+    algorithm = get_algorithm(args.algo)
     trained_steps = actor.flow_steps
     play_args = argparse.Namespace(steps=None, video=False, camera=None, command=None, video_length=0)
     returns, visited = {}, []
@@ -102,8 +105,6 @@ def evaluate(result: dict, suite: Path) -> dict:
         returns[name] = ended.mean().item() if ended.numel() else math.nan
         print(f"[deploy_modes] {result['task']} {result['algo']} seed {result['seed']}: {name} {returns[name]:.1f}")
     actor.flow_steps = trained_steps
-    from cppo.export import deployable
-
     deployed = deployable(actor, True)
     live = [torch.tensor(float(getattr(actor, n))) for n in algorithm.live_inputs]
     shape = diagnose(
