@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
                     result["deployed_return"] = deployed_return(out, result)
                     result["sampled_return"] = deployed_return(out, result, sampled=True)
                 results.append(result)
-    command = "python bench/suite.py " + " ".join(own) + (" -- " + " ".join(train_flags) if train_flags else "")
+    command = " ".join(["python bench/suite.py", *own, *(["--", *train_flags] if train_flags else [])])
     lines = [f"# Suite: {', '.join(algos)} at equal env-step budgets", "", f"`{command}`", "",
              "## Aggregate (training return at the end of the budget)", "",
              *aggregate(results, algos, tasks, out, "final_return"), "", "![performance profile](profile.png)", "",
