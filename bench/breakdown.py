@@ -30,11 +30,12 @@ PARTS = ("act", "env.step", "  of which hand-off", "process_env_step", "  of whi
          "update")  # fmt: skip
 
 
-def build(task: str, algo: str, num_envs: int, device: str, menagerie_dir: str | None):
+def build(task: str, algo: str, num_envs: int, device: str, menagerie_dir: str | None, overrides=()):
     from app.cli import build_configs, build_runner, parse_train_args
     from envs import make_env
 
     flags = ["--task", task, "--algo", algo, "--num_envs", str(num_envs), "--device", device, "--sizes", "cpu"]
+    flags += list(overrides)
     args = parse_train_args(flags + (["--menagerie_dir", menagerie_dir] if menagerie_dir else []))
     spec, env_cfg, agent_cfg = build_configs(args, None, device.startswith("cpu"))
     env_cfg.num_envs = num_envs
@@ -101,11 +102,12 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=3, help="timed iterations after one warm-up")
     parser.add_argument("--device", default="cuda:0" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--menagerie_dir", default=str(ROOT.parent / "shared" / "menagerie"))
+    parser.add_argument("overrides", nargs="*", help="train.py config overrides, e.g. agent.torch_compile_mode=default")
     args = parser.parse_args()
     print(f"{args.task}, device {args.device}; ms per iteration (mean of {args.iterations}), share of the total\n")
     for num_envs in (int(n) for n in args.num_envs.split(",")):
         for algo in args.algos.split(","):
-            env, alg, steps, env_cfg = build(args.task, algo, num_envs, args.device, args.menagerie_dir)
+            env, alg, steps, env_cfg = build(args.task, algo, num_envs, args.device, args.menagerie_dir, args.overrides)
             iteration(env, alg, steps, defaultdict(float))  # compile and warm up
             clock: dict[str, float] = defaultdict(float)
             for _ in range(args.iterations):

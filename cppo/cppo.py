@@ -26,7 +26,7 @@ from tensordict import TensorDict
 from cppo.flow import energy_distance, flow_matching_loss
 from cppo.flow_policy import FlowPolicy
 from cppo.kernel import gaussian_entropy, gaussian_kl, gaussian_log_prob
-from cppo.ppo import PPO, construct_flow_algorithm
+from cppo.ppo import PPO, adam, construct_flow_algorithm
 
 
 class Conditioning(NamedTuple):
@@ -66,8 +66,8 @@ class CPPO(PPO):
         self.distill_epochs, self.distill_mini_batches = distill_epochs, distill_mini_batches
         self.fit_error_samples = fit_error_samples
         # PPO steps the kernel θ and the critic ψ; distillation steps the flow φ with its own Adam.
-        self.optimizer = torch.optim.Adam(chain(actor.kernel.parameters(), critic.parameters()), lr=self.learning_rate)
-        self.flow_optimizer = torch.optim.Adam(actor.flow.parameters(), lr=flow_learning_rate)
+        self.optimizer = adam(chain(actor.kernel.parameters(), critic.parameters()), self.learning_rate)
+        self.flow_optimizer = adam(actor.flow.parameters(), flow_learning_rate)
 
     # --- 1. rollout ----------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from cppo import rsl_rl_api
 from cppo.dataset import Transitions
 from cppo.dipole import DIPOLE, dipole_weights
 from cppo.flow import flow_matching_loss, mlp
+from cppo.ppo import adam
 
 
 def fit_normalizers(alg, dataset: Transitions, chunk: int = 65536) -> None:
@@ -40,7 +41,7 @@ def pretrain(alg, dataset: Transitions, steps: int, batch_size: int, learning_ra
     """Behaviour cloning of the actor's flow(s); returns the last flow-matching loss."""
     fit_normalizers(alg, dataset)
     flows = alg.actor.flows()
-    optimizer = torch.optim.Adam(alg.actor.parameters(), lr=learning_rate)
+    optimizer = adam(alg.actor.parameters(), learning_rate)
     for index in batches(dataset, steps, batch_size):
         s, actions = alg.actor.observation(dataset.obs(index)), dataset.actions[index]
         noise = torch.randn_like(actions)
@@ -79,7 +80,7 @@ def train_offline(alg: DIPOLE, dataset: Transitions, cfg, hidden_dims, activatio
         for head in (q.q1[-1], q.q2[-1], rsl_rl_api.output_layer(alg.critic)):
             head.bias.fill_(value_level)
     q_target = copy.deepcopy(q).requires_grad_(False)
-    q_optimizer = torch.optim.Adam(q.parameters(), lr=alg.learning_rate)
+    q_optimizer = adam(q.parameters(), alg.learning_rate)
     positive, negative = alg.actor.flows()
     for step, index in enumerate(batches(dataset, cfg.steps, cfg.batch_size)):
         obs, actions = dataset.obs(index), alg.actor.clip(dataset.actions[index])  # gathered once per step

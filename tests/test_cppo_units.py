@@ -10,6 +10,7 @@ from cppo.cppo import CPPO
 from cppo.cppo_study import CPPOStudy
 from cppo.flow import CudaGraphed, FlowVelocity, sample_flow
 from cppo.kernel import GaussianKernel, gaussian_entropy, gaussian_kl, gaussian_log_prob
+from cppo.ppo import fused
 from helpers import make_algorithm
 
 
@@ -133,3 +134,22 @@ def test_marginal_entropy_bonus_spreads_one_states_actions():
         optimizer.step()
     after = spread()
     assert after > 2 * before, (before, after)
+
+
+def test_fused_optimizer_keeps_the_settings_and_the_update_rule():
+    torch.manual_seed(0)
+    weights = [torch.randn(16, 8, requires_grad=True), torch.randn(8, requires_grad=True)]
+    copies = [w.detach().clone().requires_grad_() for w in weights]
+    plain = torch.optim.AdamW(weights, lr=3e-3, betas=(0.8, 0.95), weight_decay=0.1)
+    fast = fused(torch.optim.AdamW(copies, lr=3e-3, betas=(0.8, 0.95), weight_decay=0.1))
+    assert fast.param_groups[0]["fused"] and fast.param_groups[0]["betas"] == (0.8, 0.95)
+    for _ in range(5):
+        for optimizer, params in ((plain, weights), (fast, copies)):
+            optimizer.zero_grad()
+            sum((p * torch.arange(p.numel()).view_as(p)).sin().sum() for p in params).backward()
+            optimizer.step()
+    for w, c in zip(weights, copies, strict=True):
+        torch.testing.assert_close(c, w, atol=1e-6, rtol=1e-5)
+    ppo, cppo = make_algorithm(AgentCfg()), make_cppo()
+    optimizers = (ppo.optimizer, cppo.optimizer, cppo.flow_optimizer)
+    assert all(group["fused"] for optimizer in optimizers for group in optimizer.param_groups)
