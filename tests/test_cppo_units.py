@@ -146,7 +146,7 @@ def test_fused_optimizer_keeps_the_settings_and_the_update_rule():
     for _ in range(5):
         for optimizer, params in ((plain, weights), (fast, copies)):
             optimizer.zero_grad()
-            sum((p * torch.arange(p.numel()).view_as(p)).sin().sum() for p in params).backward()
+            torch.stack([(p * torch.arange(p.numel()).view_as(p)).sin().sum() for p in params]).sum().backward()
             optimizer.step()
     for w, c in zip(weights, copies, strict=True):
         torch.testing.assert_close(c, w, atol=1e-6, rtol=1e-5)
