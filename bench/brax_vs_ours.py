@@ -3,6 +3,7 @@ same task, sizes and machine, one after the other. Prints end-to-end env steps/s
 reported separately) and the ratio ours / brax.
 
     python bench/brax_vs_ours.py --num_envs 64 --steps 200000                # CPU sizes
+    python bench/brax_vs_ours.py --num_envs 64 --steps 200000 --repeats 3    # the median of 3 rounds (noisy machines)
     python bench/brax_vs_ours.py --num_envs 8192 --mini_batches 32 --steps 20000000   # GPU sizes (published)
 
 brax: `brax.training.agents.ppo.train` with `mujoco_playground.config.locomotion_params` (the task's
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -122,8 +124,16 @@ def main() -> None:
     parser.add_argument("--algos", default="ppo,cppo")
     parser.add_argument("--impl", default="jax", choices=["jax", "warp"], help="MJX backend, for both trainers")
     parser.add_argument("--menagerie_dir", default=str(ROOT.parent / "shared" / "menagerie"))
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="rounds of brax-then-ours (the machine drifts between runs: with several, the median ratio is printed)",
+    )
     parser.add_argument("--only", choices=["brax"], default=None, help=argparse.SUPPRESS)  # the brax child
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error(f"--repeats {args.repeats}: give at least 1")
     if args.num_envs % args.mini_batches:
         parser.error(f"--mini_batches {args.mini_batches} must divide --num_envs {args.num_envs}")
     if args.only == "brax":
@@ -131,6 +141,30 @@ def main() -> None:
         rate = brax_rate(args.task, *sizes, args.menagerie_dir, args.impl)
         print(json.dumps(rate))
         return
+    ratios: dict[str, list[float]] = {}
+    for repeat in range(args.repeats):
+        results = one_round(args)
+        brax = results["brax ppo"]["steps_per_s"]
+        print(f"{args.task}, impl={args.impl}, {args.num_envs} envs, unroll {UNROLL}, {args.mini_batches} "
+              f"mini-batches, ~{args.steps} steps each (round {repeat + 1} of {args.repeats})\n")  # fmt: skip
+        print("| trainer | env steps/s | ours / brax | start-up + compile s | collection share |")
+        print("|---|---:|---:|---:|---:|")
+        for name, r in results.items():
+            share = f"{r['collection_share']:.0%}" if "collection_share" in r else "-"
+            print(
+                f"| {name} | {r['steps_per_s']:,.0f} | {r['steps_per_s'] / brax:.2f} | {r['startup_s']:.0f} | {share} |"
+            )
+            if name != "brax ppo":
+                ratios.setdefault(name, []).append(r["steps_per_s"] / brax)
+        print(flush=True)
+    if args.repeats > 1:
+        for name, values in ratios.items():
+            print(f"{name} / brax over {args.repeats} rounds: median {statistics.median(values):.2f}, "
+                  f"range {min(values):.2f}–{max(values):.2f}")  # fmt: skip
+
+
+def one_round(args) -> dict[str, dict]:
+    """brax, then ours for each algorithm, one after the other: their rates (and start-up) in one dict."""
     # brax in its own process, so its JAX state and compilation cache do not help or hurt ours.
     child = [sys.executable, __file__, "--only", "brax", "--task", args.task, "--num_envs", str(args.num_envs),
              "--mini_batches", str(args.mini_batches), "--steps", str(args.steps), "--eval_envs", str(args.eval_envs),
@@ -142,14 +176,7 @@ def main() -> None:
     for algo in args.algos.split(","):
         sizes = (args.num_envs, args.mini_batches, args.steps)
         results[f"ours {algo}"] = our_rate(args.task, algo, *sizes, args.menagerie_dir, args.impl)
-    brax = results["brax ppo"]["steps_per_s"]
-    print(f"{args.task}, impl={args.impl}, {args.num_envs} envs, unroll {UNROLL}, {args.mini_batches} mini-batches, "
-          f"~{args.steps} steps each\n")  # fmt: skip
-    print("| trainer | env steps/s | ours / brax | start-up + compile s | collection share |")
-    print("|---|---:|---:|---:|---:|")
-    for name, r in results.items():
-        share = f"{r['collection_share']:.0%}" if "collection_share" in r else "-"
-        print(f"| {name} | {r['steps_per_s']:,.0f} | {r['steps_per_s'] / brax:.2f} | {r['startup_s']:.0f} | {share} |")
+    return results
 
 
 if __name__ == "__main__":
