@@ -23,7 +23,7 @@ import torch.nn as nn
 from rsl_rl.storage import RolloutStorage
 from tensordict import TensorDict
 
-from cppo.flow import energy_distance, flow_matching_loss
+from cppo.flow import action_spread, energy_distance, flow_matching_loss
 from cppo.flow_policy import FlowPolicy
 from cppo.kernel import gaussian_entropy, gaussian_kl, gaussian_log_prob
 from cppo.ppo import PPO, adam, construct_flow_algorithm
@@ -67,6 +67,7 @@ class CPPO(PPO):
         self.fit_error_samples = fit_error_samples
         # PPO steps the kernel θ and the critic ψ; distillation steps the flow φ with its own Adam.
         self.optimizer = adam(chain(actor.kernel.parameters(), critic.parameters()), self.learning_rate)
+        self.flow_learning_rate = flow_learning_rate
         self.flow_optimizer = adam(actor.flow.parameters(), flow_learning_rate)
 
     # --- 1. rollout ----------------------------------------------------------------------------------
@@ -87,6 +88,7 @@ class CPPO(PPO):
     # --- 3. conditional PPO, 4. distillation, 5. reference update -------------------------------------
 
     def optimize(self) -> dict[str, float]:
+        self.diagnostics.update(self.exploration())
         losses = self.mean_over_mini_batches(self.ppo_step)
         losses.update(self.distill())
         if self.reset_kernel:
@@ -162,6 +164,14 @@ class CPPO(PPO):
                 self.gradient_step(self.flow_optimizer, loss, self.actor.flow)
                 total, count = total + loss.detach(), count + 1
         return {"flow_matching": total.item() / max(count, 1), **self.fit_error(s)}
+
+    @torch.no_grad()
+    def exploration(self) -> dict[str, float]:
+        """Where the rollout's exploration came from: the reference flow's own spread of a0 over ε at fixed
+        states (σ is rsl_rl's Policy/mean_std), and the flow's step size."""
+        s = self.actor.observation(self.storage.observations.flatten(0, 1))
+        spread = action_spread(self.actor.sample_reference, s, self.actor.num_actions, self.fit_error_samples)
+        return {"Policy/flow_spread": spread.mean().item(), "Loss/flow_learning_rate": self.flow_learning_rate}
 
     @torch.no_grad()
     def fit_error(self, s: torch.Tensor) -> dict[str, float]:

@@ -26,6 +26,7 @@ from rsl_rl.utils import reduce_gradients_in_buckets, resolve_class, resolve_obs
 from tensordict import TensorDict
 
 from cppo.errors import CppoError
+from cppo.flow_policy import FlowActor
 
 
 def fused(optimizer: torch.optim.Optimizer) -> torch.optim.Optimizer:
@@ -87,6 +88,10 @@ class PPO(RslRlPPO):
     run_left: float = 1.0
     """The share of the run still ahead, 1 at the first iteration → 1/T at the last; set by the runner."""
 
+    diagnostics: dict[str, float]
+    """What the last update measured beside its losses, by TensorBoard tag (`Policy/...`, `Loss/...`); the
+    runner writes them next to rsl_rl's own tags each iteration."""
+
     def __init__(
         self,
         *args,
@@ -98,6 +103,7 @@ class PPO(RslRlPPO):
         self.max_learning_rate, self.rate_change_per_iteration = max_learning_rate, rate_change_per_iteration
         self.ceiling_decay = ceiling_decay
         self._rate_at_iteration_start: float | None = None
+        self.diagnostics = {}
         super().__init__(*args, **kwargs)
         self.optimizer = fused(self.optimizer)
 
@@ -131,6 +137,10 @@ class PPO(RslRlPPO):
         if bad:
             raise NonFiniteError(f"the env returned non-finite {' and '.join(bad)}")
         self._rate_at_iteration_start = self.learning_rate
+        # Actions the env clips: where the policy's mass sits outside the box, its gradient says nothing.
+        limit = self.actor.action_limit if isinstance(self.actor, FlowActor) else 1.0  # Playground's, Isaac Lab's box
+        at_limit = (self.storage.actions.abs() >= limit).float().mean()
+        self.diagnostics = {"Policy/actions_at_limit": at_limit.item()}
         try:
             losses = self.optimize()
         finally:

@@ -84,6 +84,9 @@ class Runner(OnPolicyRunner):
 
         def after_iteration(iteration: int) -> None:
             alg.run_left = 1 - (iteration + 1) / horizon  # the next iteration's
+            if self.logger.writer is not None:
+                for tag, value in alg.diagnostics.items():
+                    self.logger.writer.add_scalar(tag, value, iteration)
             if received:
                 raise Interrupted(received[0], iteration, self.save_interrupted(iteration))
 
