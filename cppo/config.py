@@ -141,6 +141,14 @@ class CPPOCfg(PPOCfg):
     distill_epochs: int = 5
     distill_mini_batches: int = 4
     flow_learning_rate: float = 1e-3
+    """Distillation's Adam step size; with ceiling_decay="linear" it anneals with the run as the kernel's ceiling."""
+    critic_learning_rate: float = 0.0
+    """0: the critic shares the kernel's Adam and its adaptive rate (rsl_rl's one optimizer); > 0: the critic has
+    its own Adam at this rate (annealed with ceiling_decay="linear"), so the kernel's conditional KL does not set
+    the critic's step."""
+    reset_moments: bool = False
+    """Also zero Adam's moments of Δ's output layer when Δ is reset (else the next step re-applies the last
+    direction to the freshly zeroed layer)."""
     fit_error_samples: int = 512
 
     max_learning_rate: float = 1e-2
@@ -155,7 +163,7 @@ class CPPOCfg(PPOCfg):
     limits: ClassVar[dict[str, str]] = {
         **PPOCfg.limits, "flow_steps": ">= 1", "kernel_hidden_dims": ">= 1", "min_std": "> 0", "action_limit": "> 0",
         "distill_epochs": ">= 1", "distill_mini_batches": ">= 1", "flow_learning_rate": "> 0",
-        "fit_error_samples": ">= 2",
+        "critic_learning_rate": ">= 0", "fit_error_samples": ">= 2",
     }  # fmt: skip
 
     def invariants(self, prefix: str) -> Iterator[str]:

@@ -58,16 +58,25 @@ class CPPO(PPO):
         distill_epochs: int = 5,
         distill_mini_batches: int = 4,
         flow_learning_rate: float = 1e-3,
+        critic_learning_rate: float = 0.0,
+        reset_moments: bool = False,
         fit_error_samples: int = 512,
         **ppo_kwargs,
     ):
         super().__init__(actor, critic, storage, **ppo_kwargs)
         self.reset_kernel = reset_kernel
         self.distill_epochs, self.distill_mini_batches = distill_epochs, distill_mini_batches
-        self.fit_error_samples = fit_error_samples
-        # PPO steps the kernel θ and the critic ψ; distillation steps the flow φ with its own Adam.
-        self.optimizer = adam(chain(actor.kernel.parameters(), critic.parameters()), self.learning_rate)
-        self.flow_learning_rate = flow_learning_rate
+        self.fit_error_samples, self.reset_moments = fit_error_samples, reset_moments
+        # PPO steps the kernel θ (adaptive rate) and the critic ψ (the same Adam, or its own at a set rate);
+        # distillation steps the flow φ with its own Adam.
+        self.critic_learning_rate, self.flow_learning_rate = critic_learning_rate, flow_learning_rate
+        shared = (
+            actor.kernel.parameters()
+            if critic_learning_rate > 0
+            else chain(actor.kernel.parameters(), critic.parameters())
+        )
+        self.optimizer = adam(shared, self.learning_rate)
+        self.critic_optimizer = adam(critic.parameters(), critic_learning_rate) if critic_learning_rate > 0 else None
         self.flow_optimizer = adam(actor.flow.parameters(), flow_learning_rate)
 
     # --- 1. rollout ----------------------------------------------------------------------------------
@@ -88,13 +97,16 @@ class CPPO(PPO):
     # --- 3. conditional PPO, 4. distillation, 5. reference update -------------------------------------
 
     def optimize(self) -> dict[str, float]:
+        self.anneal_fixed_rates()
         self.diagnostics.update(self.exploration())
         losses = self.mean_over_mini_batches(self.ppo_step)
         losses.update(self.distill())
         if self.reset_kernel:
-            # Adam's moments are kept on purpose: the improvement direction persists across iterations, and
-            # restarting them made CPPO learn CartpoleBalance about twice as slowly (see docs/algorithm.md).
+            # Adam's moments are kept by default: the improvement direction persists across iterations, and
+            # restarting all of them made CPPO learn CartpoleBalance about twice as slowly (docs/algorithm.md).
             self.actor.kernel.reset_residual()
+            if self.reset_moments:
+                self.forget_output_moments()
         self.update_reference()
 
         observations = self.storage.observations.flatten(0, 1)
@@ -125,7 +137,12 @@ class CPPO(PPO):
         regularizer, logged = self.kernel_regularizer(s, mean, std, a0)
         if regularizer is not None:
             loss = loss + regularizer
-        self.gradient_step(self.optimizer, loss, self.actor.kernel, self.critic)
+        if self.critic_optimizer is None:
+            self.gradient_step(self.optimizer, loss, self.actor.kernel, self.critic)
+        else:  # the critic's loss has no kernel parameter in it and vice versa: one backward serves both
+            self.critic_optimizer.zero_grad()
+            self.gradient_step(self.optimizer, loss, self.actor.kernel, self.critic)
+            self.critic_optimizer.step()
         losses = {"surrogate": surrogate, "value": value_loss, "entropy": entropy, "conditional_kl": kl, **logged}
         losses["residual_norm"] = (mean - a0).norm(dim=-1).mean()
         return {key: value.detach() for key, value in losses.items()}
@@ -165,13 +182,34 @@ class CPPO(PPO):
                 total, count = total + loss.detach(), count + 1
         return {"flow_matching": total.item() / max(count, 1), **self.fit_error(s)}
 
+    def anneal_fixed_rates(self) -> None:
+        """The flow's and a separate critic's rates follow the kernel's ceiling (× run_left when it anneals)."""
+        share = self.rate_ceiling / self.max_learning_rate
+        for optimizer, rate in (
+            (self.flow_optimizer, self.flow_learning_rate),
+            (self.critic_optimizer, self.critic_learning_rate),
+        ):
+            for group in optimizer.param_groups if optimizer is not None else ():
+                group["lr"] = rate * share
+
+    def forget_output_moments(self) -> None:
+        """Zero Adam's moments of Δ's output layer (the one reset_residual zeroes)."""
+        last = self.actor.kernel.net[-1]
+        for parameter in (last.weight, last.bias):
+            for moment in self.optimizer.state.get(parameter, {}).values():
+                if moment.dim() > 0:  # exp_avg, exp_avg_sq; the step count is left as it is
+                    moment[: self.actor.num_actions].zero_()
+
     @torch.no_grad()
     def exploration(self) -> dict[str, float]:
         """Where the rollout's exploration came from: the reference flow's own spread of a0 over ε at fixed
         states (σ is rsl_rl's Policy/mean_std), and the flow's step size."""
         s = self.actor.observation(self.storage.observations.flatten(0, 1))
         spread = action_spread(self.actor.sample_reference, s, self.actor.num_actions, self.fit_error_samples)
-        return {"Policy/flow_spread": spread.mean().item(), "Loss/flow_learning_rate": self.flow_learning_rate}
+        rates = {"Loss/flow_learning_rate": self.flow_optimizer.param_groups[0]["lr"]}
+        if self.critic_optimizer is not None:
+            rates["Loss/critic_learning_rate"] = self.critic_optimizer.param_groups[0]["lr"]
+        return {"Policy/flow_spread": spread.mean().item(), **rates}
 
     @torch.no_grad()
     def fit_error(self, s: torch.Tensor) -> dict[str, float]:
@@ -215,12 +253,16 @@ class CPPO(PPO):
     def save(self) -> dict:
         saved = super().save()
         saved["flow_optimizer_state_dict"] = self.flow_optimizer.state_dict()
+        if self.critic_optimizer is not None:
+            saved["critic_optimizer_state_dict"] = self.critic_optimizer.state_dict()
         return saved
 
     def load(self, loaded_dict: dict, load_cfg: dict | None, strict: bool) -> bool:
         resumed = super().load(loaded_dict, load_cfg, strict)
         if (load_cfg is None or load_cfg.get("optimizer")) and "flow_optimizer_state_dict" in loaded_dict:
             self.flow_optimizer.load_state_dict(loaded_dict["flow_optimizer_state_dict"])
+            if self.critic_optimizer is not None and "critic_optimizer_state_dict" in loaded_dict:
+                self.critic_optimizer.load_state_dict(loaded_dict["critic_optimizer_state_dict"])
         return resumed
 
     construct_algorithm = staticmethod(construct_flow_algorithm)

@@ -153,3 +153,43 @@ def test_fused_optimizer_keeps_the_settings_and_the_update_rule():
     ppo, cppo = make_algorithm(AgentCfg()), make_cppo()
     optimizers = (ppo.optimizer, cppo.optimizer, cppo.flow_optimizer)
     assert all(group["fused"] for optimizer in optimizers for group in optimizer.param_groups)
+
+
+def fill_rollout(alg: CPPO, obs_dim: int = 3) -> None:
+    """One rollout of random observations and rewards through act/process_env_step, and its returns, as
+    rsl_rl's runner collects it (under inference mode)."""
+    num_envs = alg.storage.num_envs
+    with torch.inference_mode():
+        for _ in range(alg.storage.num_transitions_per_env):
+            obs = TensorDict({"policy": torch.randn(num_envs, obs_dim)}, batch_size=[num_envs])
+            alg.act(obs)
+            alg.process_env_step(obs, torch.randn(num_envs), torch.zeros(num_envs), {})
+        alg.compute_returns(obs)
+
+
+def test_separate_critic_rate_steps_the_critic_at_its_own_annealed_rate():
+    torch.manual_seed(0)
+    alg = make_cppo(critic_learning_rate=3e-4, ceiling_decay="linear")
+    kernel = {id(p) for p in alg.actor.kernel.parameters()}
+    assert all(id(p) in kernel for group in alg.optimizer.param_groups for p in group["params"])
+    critic_before = [p.detach().clone() for p in alg.critic.parameters()]
+    alg.run_left = 0.5
+    fill_rollout(alg)
+    alg.update()
+    assert alg.critic_optimizer is not None and alg.critic_optimizer.param_groups[0]["lr"] == pytest.approx(1.5e-4)
+    assert alg.flow_optimizer.param_groups[0]["lr"] == pytest.approx(0.5e-3)
+    assert alg.diagnostics["Loss/critic_learning_rate"] == pytest.approx(1.5e-4)
+    assert any(not torch.equal(a, b) for a, b in zip(critic_before, alg.critic.parameters(), strict=True))
+
+
+def test_reset_moments_forgets_only_the_zeroed_output_rows():
+    torch.manual_seed(0)
+    alg = make_cppo(reset_moments=True)
+    fill_rollout(alg)
+    alg.update()
+    last = alg.actor.kernel.net[-1]
+    assert torch.count_nonzero(last.weight) == 0
+    for parameter in (last.weight, last.bias):
+        assert all(torch.count_nonzero(m) == 0 for m in alg.optimizer.state[parameter].values() if m.dim() > 0)
+    hidden = alg.actor.kernel.net[0].weight
+    assert torch.count_nonzero(alg.optimizer.state[hidden]["exp_avg"]) > 0  # the rest keep their moments

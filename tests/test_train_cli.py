@@ -39,6 +39,11 @@ def test_two_iterations_write_the_rsl_rl_layout(trained):
     assert torch.load(run_dir / "model_1.pt", weights_only=True)["iter"] == 1
     for tag in ("Loss/surrogate", "Perf/total_fps", "Policy/mean_std"):
         assert [step for step, _ in scalars(run_dir, tag)] == [0, 1]
+    # A flow policy's exploration, beside rsl_rl's tags: the flow's own spread and the share of clipped actions.
+    spread, at_limit = scalars(run_dir, "Policy/flow_spread"), scalars(run_dir, "Policy/actions_at_limit")
+    assert [step for step, _ in spread] == [0, 1] and all(0 < value < 2 for _, value in spread)
+    assert [step for step, _ in at_limit] == [0, 1] and all(0 <= value <= 1 for _, value in at_limit)
+    assert [step for step, _ in scalars(run_dir, "Loss/flow_learning_rate")] == [0, 1]
 
 
 def test_resume_continues_the_iteration_count_in_the_same_run(trained):
