@@ -1,0 +1,162 @@
+"""Tuning at an equal budget (issue 31): every algorithm tries configurations on the same tuning tasks and seeds,
+at the suite's env-step budgets, and the page says how many each has tried.
+
+The fair protocol: each algorithm gets the same number of configurations (`CONFIGS`, `base` — its current
+default — included), the best mean normalized final return over the tuning tasks and seeds becomes that
+algorithm's default for the task family, and only then does the suite (bench/suite.py) run all six tasks.
+A configuration is a list of train.py overrides; each names the lead of issue 31 it tests.
+
+    python bench/tune.py --algo cppo --jobs 2                         # every cppo configuration
+    python bench/tune.py --algo cppo --configs base,critic --seeds 2  # some of them
+    python bench/tune.py --algo ppo --tasks ReacherHard
+
+Resumable (bench/compare.py's `train_once`: a finished run leaves its summary and is never run again). Writes
+`<out>/<algo>.md`: per configuration the final training return per task (mean ± std over seeds), the mean
+normalized return, and what the diagnostics said at the end of each run (σ, the flow's own spread of actions,
+the share of actions at the limit, the kernel's median learning rate). `--jobs 2` trains two runs at once with
+one thread each (a different floating-point path than one run on two threads: compare within a page).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from compare import mean_std, read_scalars, train_once  # noqa: E402
+from suite import SUITE  # noqa: E402
+
+A = "agent.algorithm."
+CONFIGS: dict[str, dict[str, list[str]]] = {
+    "ppo": {
+        "base": [],  # rsl_rl's PPO with the dm_control table's settings (annealed adaptive ceiling)
+    },
+    "cppo": {
+        "base": [],
+        "decay": [f"{A}ceiling_decay=linear"],  # lead 1: the kernel's ceiling, the flow's (and critic's) rates anneal
+        "critic": [f"{A}critic_learning_rate=1e-3"],  # lead 2: the critic's own Adam at a fixed rate
+        "decay-critic": [f"{A}ceiling_decay=linear", f"{A}critic_learning_rate=1e-3"],  # leads 1 + 2
+        "lr1e-3": [f"{A}max_learning_rate=1e-3"],  # lead 1: a low fixed ceiling instead of an annealed one
+        "minstd0.2": [f"{A}min_std=0.2"],  # lead 3: exploration held up by σ's floor
+        "reset-moments": [f"{A}reset_moments=true"],  # lead 4: no stale Adam step on the zeroed output layer
+    },
+    "fpo": {
+        "base": [],
+    },
+}
+TUNING_TASKS = ("CartpoleSwingup", "ReacherHard")
+DIAGNOSTICS = {
+    "σ": "Policy/mean_std",
+    "flow spread": "Policy/flow_spread",
+    "at limit": "Policy/actions_at_limit",
+}
+
+
+def diagnostics(out: Path, result: dict) -> dict[str, float]:
+    """The run's diagnostics at its last iteration and its kernel's median rate, cached beside its summary (the run
+    folder is not committed)."""
+    cache = out / "runs" / f"{result['task']}_{result['label']}_seed{result['seed']}.diagnostics.json"
+    if cache.is_file():
+        return json.loads(cache.read_text())
+    run_dir = out / result["run_dir"]
+    values = {name: read_scalars(run_dir, tag) for name, tag in DIAGNOSTICS.items()}
+    found = {name: points[-1][1] for name, points in values.items() if points}
+    rates = read_scalars(run_dir, "Loss/learning_rate")
+    if rates:
+        found["median rate"] = statistics.median(value for _, value, _ in rates)
+    partial = cache.with_suffix(".tmp")
+    partial.write_text(json.dumps(found))
+    os.replace(partial, cache)
+    return found
+
+
+def mean_of(diagnosed: list[dict[str, float]], key: str, digits: str) -> str:
+    values = [d[key] for d in diagnosed if key in d and math.isfinite(d[key])]
+    return format(statistics.mean(values), digits) if values else "–"
+
+
+def page(algo: str, configs: list[str], tasks: list[str], results: list[dict]) -> list[str]:
+    header = " | ".join(tasks)
+    lines = [
+        f"| config | overrides | {header} | mean normalized | " + " | ".join(DIAGNOSTICS) + " | median rate |",
+        "|---|---|" + "---:|" * (len(tasks) + len(DIAGNOSTICS) + 2),
+    ]
+    for name in configs:
+        runs = [r for r in results if r["label"] == f"{algo}-{name}" and "error" not in r]
+        failed = [r for r in results if r["label"] == f"{algo}-{name}" and "error" in r]
+        cells = []
+        for task in tasks:
+            finals = [r["final_return"] for r in runs if r["task"] == task]
+            cells.append(mean_std(finals) if finals else "–")
+        normalized = [r["final_return"] / SUITE[r["task"]][1] for r in runs]
+        diag = [r.get("diagnostics", {}) for r in runs]
+
+        overrides = " ".join(CONFIGS[algo][name]) or "(the default)"
+        score = f"{statistics.mean(normalized):.3f} ({len(runs)} runs)" if normalized else "–"
+        score += f", {len(failed)} failed" if failed else ""
+        diag_cells = [mean_of(diag, key, ".3f") for key in DIAGNOSTICS] + [mean_of(diag, "median rate", ".1e")]
+        lines.append(f"| {name} | `{overrides}` | {' | '.join(cells)} | {score} | {' | '.join(diag_cells)} |")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--algo", required=True, choices=sorted(CONFIGS))
+    parser.add_argument("--configs", default="", help="comma-separated names from CONFIGS (default: all)")
+    parser.add_argument("--tasks", default=",".join(TUNING_TASKS), help=f"default: {','.join(TUNING_TASKS)}")
+    parser.add_argument("--seeds", type=int, default=2, help="seeds 1..N (default: 2)")
+    parser.add_argument("--jobs", type=int, default=1, help="runs trained at once, one thread each")
+    parser.add_argument("--out", default="bench/tune", help="results folder (default: bench/tune)")
+    args = parser.parse_args(argv)
+    known = CONFIGS[args.algo]
+    configs = args.configs.split(",") if args.configs else list(known)
+    tasks = args.tasks.split(",")
+    unknown = [c for c in configs if c not in known] + [t for t in tasks if t not in SUITE]
+    if unknown:
+        print(f"tune.py: error: unknown {', '.join(unknown)}; configs: {', '.join(known)}", file=sys.stderr)
+        return 2
+    out = (ROOT / args.out).resolve() if not Path(args.out).is_absolute() else Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.jobs > 1:
+        os.environ["OMP_NUM_THREADS"] = "1"
+
+    def one(job: tuple[str, str, int]) -> dict:
+        name, task, seed = job
+        result = train_once(out, task, args.algo, seed, SUITE[task][0], known[name], label=f"{args.algo}-{name}")
+        result.setdefault("label", f"{args.algo}-{name}")  # a failed run's summary has none
+        if "error" not in result:
+            result["diagnostics"] = diagnostics(out, result)
+        return result
+
+    jobs = [(name, task, seed) for name in configs for seed in range(1, args.seeds + 1) for task in tasks]
+    with ThreadPoolExecutor(args.jobs) as pool:
+        results = list(pool.map(one, jobs))
+    lines = [
+        f"# Tuning {args.algo} on {', '.join(tasks)} ({args.seeds} seeds, the suite's budgets)",
+        "",
+        f"`python bench/tune.py --algo {args.algo} --configs {','.join(configs)} --tasks {','.join(tasks)} "
+        f"--seeds {args.seeds} --jobs {args.jobs}`",
+        "",
+        f"{len(known)} configurations defined for {args.algo}; σ, flow spread and the share at the limit are the "
+        "values at the last iteration.",
+        "",
+        *page(args.algo, configs, tasks, results),
+        "",
+    ]
+    (out / f"{args.algo}.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+    return 1 if any("error" in r for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
