@@ -43,16 +43,16 @@ def parse_args(argv: list[str] | None):
     parser.add_argument(
         "--stochastic",
         action="store_true",
-        help="sample the policy: a random initial noise ε for a flow policy, a Gaussian sample for PPO (default: ε = "
-        "0 / the mean)",
+        help="sample the policy as training did (the algorithm's rollout sampler: CPPO a random ε and a kernel sample, "
+        "FPO++/DIPOLE a random ε and their exploration noise, PPO a Gaussian sample; default: ε = 0 / the mean)",
     )
     parser.add_argument(
         "--noise_scale",
         type=float,
         default=None,
         metavar="SIGMA",
-        help="flow policies: draw the initial noise ε ~ N(0, σ²I) (0: ε = 0, the default; 1: as in training, "
-        "= --stochastic)",
+        help="flow policies: draw the initial noise ε ~ N(0, σ²I) through the deployed (exported) policy (0: ε = 0, "
+        "the default; 1: the training distribution of ε, without the kernel's or exploration noise)",
     )
     parser.add_argument(
         "--deployed",
@@ -103,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError(f"--{flag} must be a positive integer, got {getattr(args, flag)}")
     if args.noise_scale is not None and (args.noise_scale < 0 or args.stochastic):
         raise UsageError(
-            "--noise_scale must be ≥ 0" if args.noise_scale < 0 else "--stochastic is --noise_scale 1: give one"
+            "--noise_scale must be ≥ 0"
+            if args.noise_scale < 0
+            else "--stochastic samples the training policy, --noise_scale the deployed one: give one"
         )
     if args.record:
         record = Path(args.record)
@@ -147,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         agent_cfg.algorithm.omega = check_omega(args.omega, "--omega")  # a live input of this algorithm
         print(f"[cppo] greediness ω = {args.omega} (trained with {saved['meta']['agent_cfg']['algorithm']['omega']})")
 
-    noise_scale = args.noise_scale if args.noise_scale is not None else float(args.stochastic)
+    noise_scale = args.noise_scale or 0.0
     if args.noise_scale is not None and not algorithm.flow:
         flows = ", ".join(name for name, a in ALGORITHMS.items() if a.flow)
         raise UsageError(
@@ -197,9 +199,10 @@ def main(argv: list[str] | None = None) -> int:
         from cppo.dataset import TransitionRecorder
 
         steps_kept = TransitionRecorder()
+    act = training_policy(runner.alg) if args.stochastic else policy_fn(actor, algorithm, residual, noise_scale, device)
     returns, running, steps = play(
         env,
-        policy_fn(actor, algorithm, residual, noise_scale, device),
+        act,
         args,
         interactive,
         run_dir,
@@ -222,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
             "algo": args.algo,
             "checkpoint": str(checkpoint),
             "noise_scale": noise_scale,
+            "sampler": "training" if args.stochastic else "deployed",
             "num_envs": env.num_envs,
             "episodes": returns.numel(),
             "mean_return": returns.mean().item() if returns.numel() else None,
@@ -236,10 +240,22 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def training_policy(alg):
+    """obs TensorDict → actions, sampled as the algorithm's rollout samples them (`alg.act`): the policy whose
+    return training logs."""
+    import torch
+
+    @torch.inference_mode()
+    def act(obs):
+        return alg.act(obs)
+
+    return act
+
+
 def policy_fn(actor, algorithm, residual: bool, noise_scale: float, device: str):
     """obs TensorDict → actions, through the same module that was exported (what you see is what you deploy).
-    `noise_scale` σ: a flow policy's initial noise ε ~ N(0, σ²I) (0: ε = 0, deterministic; 1: as in training);
-    a Gaussian policy's mean (0) or a sample (1)."""
+    `noise_scale` σ: a flow policy's initial noise ε ~ N(0, σ²I) (0: ε = 0, deterministic); a Gaussian policy's
+    mean."""
     import torch
 
     from cppo.export import deployable
@@ -251,7 +267,7 @@ def policy_fn(actor, algorithm, residual: bool, noise_scale: float, device: str)
     def act(obs):
         x = torch.cat([obs[group] for group in actor.obs_groups], dim=-1)
         if not algorithm.flow:
-            return actor(obs, stochastic_output=True) if noise_scale else deployed(x)
+            return deployed(x)
         noise = torch.zeros(x.shape[0], actor.num_actions, device=x.device)
         return deployed(x, noise.normal_(0.0, noise_scale) if noise_scale else noise, *live)
 

@@ -3,7 +3,8 @@
 Each (task, algo, seed) trains through train.py (bench/compare.py's `train_once`: one run at a time,
 resumable — a finished run leaves its summary and is never run again, so the suite can span sessions), then
 its final checkpoint plays deterministically (`play.py --headless`: ε = 0 for the flow methods, the mean
-for PPO) and sampled (`--stochastic`: a random ε, a Gaussian sample — the policy training measured). The page
+for PPO) and sampled (`--stochastic`: the policy training measured — CPPO's random ε and kernel sample, FPO++'s
+random ε and exploration noise, PPO's Gaussian sample). The page
 `<out>/suite.md` gives per-task tables (final training return, both deployed returns, steps/s)
 and the aggregate over tasks with rliable: the IQM of returns normalized by each task's maximum return,
 stratified-bootstrap 95 % CIs, the probability that each flow method improves on PPO, and a performance
@@ -50,7 +51,7 @@ DEPLOYED = re.compile(r"mean return over \d+ episodes: (-?[\d.]+)")
 
 def deployed_return(out: Path, result: dict, sampled: bool = False) -> float:
     """The final checkpoint's return over one episode of every env, deterministic (ε = 0 / the Gaussian's mean)
-    or `sampled` (`play.py --stochastic`: a random ε / a Gaussian sample, as in training); cached beside the run.
+    or `sampled` (`play.py --stochastic`: the training policy's own sampler); cached beside the run.
     NaN, uncached, where the run's checkpoints are gone (a summary committed by another machine)."""
     name = f"{result['task']}_{result['label']}_seed{result['seed']}"
     cache = out / "runs" / f"{name}.{'sampled' if sampled else 'deployed'}.json"
@@ -83,7 +84,7 @@ def mean_std_of(runs: list[dict], key: str) -> str:
 def per_task_table(results: list[dict]) -> list[str]:
     lines = [
         "| task | algo | seeds | env steps | final return (training) | deployed return (ε = 0 / mean) "
-        "| deployed, sampled (ε ~ N(0, I) / Gaussian) | steps/s (end to end) | s/iteration |",
+        "| deployed, sampled (the training policy) | steps/s (end to end) | s/iteration |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for (task, algo), runs, ok in by_task_and_algo(results):

@@ -246,3 +246,23 @@ def test_bad_noise_scale_is_a_usage_error(tiny_run, flags, message):
     _, run_dir = tiny_run
     result = run_script("play.py", "--checkpoint", str(run_dir / "model_1.pt"), "--headless", *flags)
     one_line_error(result, 2, "--noise_scale", message)
+
+
+def test_stochastic_play_samples_the_training_policy_and_noise_scale_the_deployed_one(tiny_run, tmp_path):
+    """CPPO trains on kernel samples a ~ N(μ(s, a0), σ²) with σ ≈ 1 this early, which leave the action box; the
+    deployed policy clips μ. --stochastic must replay the former (its return is the training return), --noise_scale
+    the latter."""
+    from cppo.dataset import read_transitions
+
+    _, run_dir = tiny_run
+    actions = {}
+    for name, flags in (("training", ["--stochastic"]), ("deployed", ["--noise_scale", "1"])):
+        data = tmp_path / f"{name}.pt"
+        result = run_script(
+            "play.py", "--checkpoint", str(run_dir / "model_1.pt"), "--headless", "--num_envs", "16",
+            "--steps", "20", "--record", str(data), *flags,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr[-3000:]
+        actions[name] = read_transitions(data).actions
+    assert actions["deployed"].abs().max() <= 1.0
+    assert (actions["training"].abs() > 1.0).float().mean() > 0.05
