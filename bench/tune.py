@@ -37,8 +37,14 @@ from suite import SUITE  # noqa: E402
 
 A = "agent.algorithm."
 CONFIGS: dict[str, dict[str, list[str]]] = {
-    "ppo": {
+    "ppo": {  # as many configurations as cppo's, the same knobs where PPO has them
         "base": [],  # rsl_rl's PPO with the dm_control table's settings (annealed adaptive ceiling)
+        "rsl-rule": [f"{A}ceiling_decay=none"],  # rsl_rl's fixed ceiling
+        "lr1e-3": [f"{A}max_learning_rate=1e-3"],  # a low fixed ceiling
+        "entropy0.01": [f"{A}entropy_coef=0.01"],  # more exploration (rsl_rl's and Isaac Lab's usual value)
+        "kl0.02": [f"{A}desired_kl=0.02"],  # bigger steps
+        "epochs8": [f"{A}num_learning_epochs=8"],  # more passes per rollout
+        "gamma0.995": [f"{A}gamma=0.995"],  # Playground's brax setting for dm_control
     },
     "cppo": {
         "base": [],
