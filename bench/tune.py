@@ -51,9 +51,9 @@ CONFIGS: dict[str, dict[str, list[str]]] = {
         "decay": [f"{A}ceiling_decay=linear"],  # lead 1: the kernel's ceiling, the flow's (and critic's) rates anneal
         "critic": [f"{A}critic_learning_rate=1e-3"],  # lead 2: the critic's own Adam at a fixed rate
         "decay-critic": [f"{A}ceiling_decay=linear", f"{A}critic_learning_rate=1e-3"],  # leads 1 + 2
-        "lr1e-3": [f"{A}max_learning_rate=1e-3"],  # lead 1: a low fixed ceiling instead of an annealed one
         "minstd0.2": [f"{A}min_std=0.2"],  # lead 3: exploration held up by σ's floor
         "reset-moments": [f"{A}reset_moments=true"],  # lead 4: no stale Adam step on the zeroed output layer
+        "decay-minstd0.2": [f"{A}ceiling_decay=linear", f"{A}min_std=0.2"],  # leads 1 + 3, the two that helped
     },
     "fpo": {
         "base": [],
