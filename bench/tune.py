@@ -55,8 +55,14 @@ CONFIGS: dict[str, dict[str, list[str]]] = {
         "reset-moments": [f"{A}reset_moments=true"],  # lead 4: no stale Adam step on the zeroed output layer
         "decay-minstd0.2": [f"{A}ceiling_decay=linear", f"{A}min_std=0.2"],  # leads 1 + 3, the two that helped
     },
-    "fpo": {
+    "fpo": {  # lead 6: the papers' regime, and the clipped actions that pile up at the box's edges
         "base": [],
+        "lr3e-4": [f"{A}learning_rate=3e-4"],  # FPO / FPO++'s rate (1e-4–3e-4)
+        "clip0.1": [f"{A}clip_param=0.1"],  # between ours (0.2) and the papers' 0.05
+        "epochs10": [f"{A}num_learning_epochs=10"],  # towards the papers' 16–32 epochs
+        "draws8": [f"{A}samples_per_action=8"],  # FPO's 8 (τ, ε) draws per action, at half the update's cost
+        "limit3": [f"{A}action_limit=3"],  # fit the unclipped samples (the env clips to ±1): no point mass at ±1
+        "lr3e-4-limit3": [f"{A}learning_rate=3e-4", f"{A}action_limit=3"],
     },
 }
 TUNING_TASKS = ("CartpoleSwingup", "ReacherHard")

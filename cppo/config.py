@@ -131,6 +131,8 @@ class CPPOCfg(PPOCfg):
     integrator: Literal["euler", "midpoint"] = "euler"
     kernel_hidden_dims: tuple[int, ...] = (128, 128)
     min_std: float = 0.02
+    """Floor of the kernel's σ. The dm_control tasks raise it to 0.2 (tasks/dm_control.py): there σ fell to ~0.08 and
+    CPPO lost solutions it had found (CartpoleSwingup 847 → 386); with the floor it kept them (bench/RESULTS.md)."""
     max_std: float = 2.0
     state_dependent_std: bool = False
     action_limit: float = 1.0
@@ -155,8 +157,9 @@ class CPPOCfg(PPOCfg):
     """rsl_rl's ceiling, kept for CPPO: its adaptive rule reads the conditional KL, an upper bound of the policy's
     true KL (≈2.7× in cppo.md's prototype), so the rate is already held back (8 of 8 seeds, bench/RESULTS.md)."""
     ceiling_decay: Literal["none", "linear"] = "none"
-    """Kept at rsl_rl's fixed ceiling for CPPO for the same reason, whatever the task's PPO uses (16 of 16 runs
-    ≥ 900 as it is)."""
+    """Kept at rsl_rl's fixed ceiling for CPPO, whatever the task's PPO uses (16 of 16 runs ≥ 900 as it is). "linear"
+    also anneals the flow's rate (and a separate critic's): on CartpoleSwingup + ReacherHard it tied the σ floor
+    (0.711 vs 0.713 mean normalized return, bench/RESULTS.md) and did not add to it."""
 
     class_name: ClassVar[str] = "cppo.cppo:CPPO"
     not_inherited: ClassVar[tuple[str, ...]] = ("max_learning_rate", "ceiling_decay")

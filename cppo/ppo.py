@@ -26,7 +26,6 @@ from rsl_rl.utils import reduce_gradients_in_buckets, resolve_class, resolve_obs
 from tensordict import TensorDict
 
 from cppo.errors import CppoError
-from cppo.flow_policy import FlowActor
 
 
 def fused(optimizer: torch.optim.Optimizer) -> torch.optim.Optimizer:
@@ -137,9 +136,8 @@ class PPO(RslRlPPO):
         if bad:
             raise NonFiniteError(f"the env returned non-finite {' and '.join(bad)}")
         self._rate_at_iteration_start = self.learning_rate
-        # Actions the env clips: where the policy's mass sits outside the box, its gradient says nothing.
-        limit = self.actor.action_limit if isinstance(self.actor, FlowActor) else 1.0  # Playground's, Isaac Lab's box
-        at_limit = (self.storage.actions.abs() >= limit).float().mean()
+        # Actions the env clips (Playground and MultiGoal clip to ±1): mass there gets no gradient from the env.
+        at_limit = (self.storage.actions.abs() >= 1.0).float().mean()
         self.diagnostics = {"Policy/actions_at_limit": at_limit.item()}
         try:
             losses = self.optimize()
