@@ -194,7 +194,7 @@ class CPPO(PPO):
 
     def forget_output_moments(self) -> None:
         """Zero Adam's moments of Δ's output layer (the one reset_residual zeroes)."""
-        last = self.actor.kernel.net[-1]
+        last = self.actor.kernel.output_layer
         for parameter in (last.weight, last.bias):
             for moment in self.optimizer.state.get(parameter, {}).values():
                 if moment.dim() > 0:  # exp_avg, exp_avg_sq; the step count is left as it is

@@ -4,6 +4,7 @@ forms PPO needs (log-density, entropy, KL). cppo.md, "Networks" and "One iterati
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 import torch.nn as nn
@@ -72,9 +73,14 @@ class GaussianKernel(nn.Module):
         """The state-independent part of σ (what the runner logs as Policy/mean_std)."""
         return self.log_std.clamp(*self.log_std_range).exp()
 
+    @property
+    def output_layer(self) -> nn.Linear:
+        """Δ's (and a state-dependent σ head's) output layer."""
+        return cast(nn.Linear, self.net[-1])
+
     def reset_residual(self) -> None:
         """Δ ← 0: the next policy iteration starts from the (re-distilled) reference again."""
-        last = self.net[-1]
+        last = self.output_layer
         with torch.no_grad():
             last.weight[: self.action_dim].zero_()
             last.bias[: self.action_dim].zero_()

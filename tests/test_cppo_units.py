@@ -187,9 +187,9 @@ def test_reset_moments_forgets_only_the_zeroed_output_rows():
     alg = make_cppo(reset_moments=True)
     fill_rollout(alg)
     alg.update()
-    last = alg.actor.kernel.net[-1]
+    last = alg.actor.kernel.output_layer
     assert torch.count_nonzero(last.weight) == 0
     for parameter in (last.weight, last.bias):
         assert all(torch.count_nonzero(m) == 0 for m in alg.optimizer.state[parameter].values() if m.dim() > 0)
-    hidden = alg.actor.kernel.net[0].weight
+    hidden = next(alg.actor.kernel.net.parameters())  # the first layer's weight
     assert torch.count_nonzero(alg.optimizer.state[hidden]["exp_avg"]) > 0  # the rest keep their moments
