@@ -204,8 +204,10 @@ class CPPO(PPO):
     def exploration(self) -> dict[str, float]:
         """Where the rollout's exploration came from: the reference flow's own spread of a0 over ε at fixed
         states (σ is rsl_rl's Policy/mean_std), and the flow's step size."""
-        s = self.actor.observation(self.storage.observations.flatten(0, 1))
-        spread = action_spread(self.actor.sample_reference, s, self.actor.num_actions, self.fit_error_samples)
+        observations = self.storage.observations.flatten(0, 1)
+        states = torch.randperm(observations.batch_size[0], device=self.device)[: self.fit_error_samples]
+        s = self.actor.observation(observations[states])  # normalize only the states measured, not the buffer
+        spread = action_spread(self.actor.sample_reference, s, self.actor.num_actions, s.shape[0])
         rates = {"Loss/flow_learning_rate": self.flow_optimizer.param_groups[0]["lr"]}
         if self.critic_optimizer is not None:
             rates["Loss/critic_learning_rate"] = self.critic_optimizer.param_groups[0]["lr"]
