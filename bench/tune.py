@@ -1,8 +1,8 @@
 """Tuning at an equal budget (issue 31): every algorithm tries configurations on the same tuning tasks and seeds,
 at the suite's env-step budgets, and the page says how many each has tried.
 
-The fair protocol: each algorithm gets the same number of configurations (`CONFIGS`, `base` — its current
-default — included), the best mean normalized final return over the tuning tasks and seeds becomes that
+The fair protocol: each algorithm gets the same number of configurations (`CONFIGS`, `base` — its default
+before tuning — included; a second round builds on the first round's winner), the best mean normalized final return over the tuning tasks and seeds becomes that
 algorithm's default for the task family, and only then does the suite (bench/suite.py) run all six tasks.
 A configuration is a list of train.py overrides; each names the lead of issue 31 it tests.
 
@@ -45,15 +45,21 @@ CONFIGS: dict[str, dict[str, list[str]]] = {
         "kl0.02": [f"{A}desired_kl=0.02"],  # bigger steps
         "epochs8": [f"{A}num_learning_epochs=8"],  # more passes per rollout
         "gamma0.995": [f"{A}gamma=0.995"],  # Playground's brax setting for dm_control
+        # round 2, on round 1's winner (gamma0.995): its two next-best knobs
+        "gamma0.995-kl0.02": [f"{A}gamma=0.995", f"{A}desired_kl=0.02"],
+        "gamma0.995-entropy0.01": [f"{A}gamma=0.995", f"{A}entropy_coef=0.01"],
     },
     "cppo": {
-        "base": [],
+        "base": [],  # run before round 1 chose min_std=0.2: σ's floor was 0.02
         "decay": [f"{A}ceiling_decay=linear"],  # lead 1: the kernel's ceiling, the flow's (and critic's) rates anneal
         "critic": [f"{A}critic_learning_rate=1e-3"],  # lead 2: the critic's own Adam at a fixed rate
         "decay-critic": [f"{A}ceiling_decay=linear", f"{A}critic_learning_rate=1e-3"],  # leads 1 + 2
         "minstd0.2": [f"{A}min_std=0.2"],  # lead 3: exploration held up by σ's floor
         "reset-moments": [f"{A}reset_moments=true"],  # lead 4: no stale Adam step on the zeroed output layer
         "decay-minstd0.2": [f"{A}ceiling_decay=linear", f"{A}min_std=0.2"],  # leads 1 + 3, the two that helped
+        # round 2, on round 1's winner (minstd0.2): Playground's γ, and a lower ceiling for a rate pinned at 1e-2
+        "minstd0.2-gamma0.995": [f"{A}min_std=0.2", f"{A}gamma=0.995"],
+        "minstd0.2-gamma0.995-lr3e-3": [f"{A}min_std=0.2", f"{A}gamma=0.995", f"{A}max_learning_rate=3e-3"],
     },
     "fpo": {  # lead 6: the papers' regime, and the clipped actions that pile up at the box's edges
         "base": [],
