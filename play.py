@@ -16,9 +16,9 @@ from app.cli import (
     add_task_flags,
     build_configs,
     build_runner,
-    default_device,
     locate_checkpoint,
     print_task_list,
+    resolve_device,
     run_main,
 )
 from app.viewer import format_command
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             f"--noise_scale applies to flow policies ({flows}); --stochastic samples {args.algo}'s Gaussian"
         )
 
-    device = args.device or default_device()
+    device = resolve_device(args.device)
     print(f"[cppo] playing {checkpoint} on {task.name} ({args.algo}, {env_cfg.num_envs} envs on {device})")
     torch.manual_seed(agent_cfg.seed)
     env = make_env(task, env_cfg, device)

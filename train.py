@@ -15,10 +15,10 @@ from pathlib import Path
 from app.cli import (
     build_configs,
     build_runner,
-    default_device,
     locate_checkpoint,
     parse_train_args,
     print_task_list,
+    resolve_device,
     run_main,
     uses_cpu_sizes,
 )
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
 
         saved = load_checkpoint(str(checkpoint), "cpu").get("meta")
     rank, local_rank, world_size = distributed_rank(args)
-    device = args.device or default_device(local_rank)
+    device = resolve_device(args.device, local_rank)
     cpu_sizes = uses_cpu_sizes(args.sizes, device)
     task, env_cfg, agent_cfg = build_configs(args, saved, cpu_sizes)
     datasets = check_offline_flags(args, world_size)

@@ -130,6 +130,27 @@ def default_device(index: int = 0) -> str:
     return f"cuda:{index}" if torch.cuda.is_available() else "cpu"
 
 
+def resolve_device(requested: str | None, index: int = 0) -> str:
+    """--device, checked before anything is built: a torch device this machine has (cpu, cuda, cuda:N)."""
+    import torch
+
+    if requested is None:
+        return default_device(index)
+    try:
+        device = torch.device(requested)
+    except RuntimeError:
+        raise UsageError(f"--device {requested}: not a torch device (e.g. cpu, cuda, cuda:0)") from None
+    if device.type == "cpu":
+        return requested
+    if device.type != "cuda":
+        raise UsageError(f"--device {requested}: cppo trains on cpu or cuda devices")
+    if not torch.cuda.is_available():
+        raise UsageError(f"--device {requested}: this torch ({torch.__version__}) sees no CUDA GPU; use --device cpu")
+    if device.index is not None and device.index >= torch.cuda.device_count():
+        raise UsageError(f"--device {requested}: this machine has {torch.cuda.device_count()} CUDA GPU(s)")
+    return requested
+
+
 def build_configs(args: argparse.Namespace, saved: dict | None = None, cpu_sizes: bool = False):
     """Registry defaults ← the task's CPU sizes (if `cpu_sizes`) ← a checkpoint's recorded configs (`saved`,
     its "meta") ← flags ← key=value overrides.

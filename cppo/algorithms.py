@@ -99,4 +99,6 @@ def build_without_env(agent, obs_dim: int, num_actions: int, num_envs: int = 8, 
     cfg["multi_gpu"] = None
     obs = TensorDict({"policy": torch.zeros(num_envs, obs_dim)}, batch_size=[num_envs])
     algorithm_class = resolve_callable(cfg["algorithm"]["class_name"])
-    return algorithm_class.construct_algorithm(obs, EnvShape(), cfg, device)
+    algorithm = algorithm_class.construct_algorithm(obs, EnvShape(), cfg, device)
+    algorithm.run_left = 1.0  # no runner: the first iteration's ceiling
+    return algorithm

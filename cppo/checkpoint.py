@@ -15,10 +15,11 @@ import pickle
 import warnings
 import zipfile
 from importlib import metadata
+from pathlib import Path
 
 import torch
 
-from cppo.errors import CppoError
+from cppo.errors import CppoError, UsageError
 from cppo.files import atomic_write_bytes
 
 
@@ -32,6 +33,8 @@ def atomic_torch_save(obj: dict, path: str) -> None:
 
 def load_checkpoint(path: str, map_location: str | torch.device | None = None) -> dict:
     """Load a checkpoint without unpickling code; one clear error for anything else."""
+    if Path(path).is_file() and not zipfile.is_zipfile(path):  # torch.save writes a zip archive
+        raise UsageError(f"{path} is not a checkpoint: torch.save writes a zip archive, and this file is not one")
     try:
         with warnings.catch_warnings():  # torch warns about foreign pickle protocols before refusing them
             warnings.simplefilter("ignore")
@@ -41,7 +44,7 @@ def load_checkpoint(path: str, map_location: str | torch.device | None = None) -
     except IsADirectoryError:
         raise CppoError(f"checkpoint {path} is a directory; pass a model_<iteration>.pt file") from None
     except pickle.UnpicklingError as err:
-        if "weights_only" in str(err):
+        if "Unsupported global" in str(err):
             raise CppoError(f"refused to load {path}: it contains pickled code, which could run on load") from None
         raise CppoError(f"checkpoint {path} is corrupt ({first_line(err)})") from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as err:

@@ -17,7 +17,7 @@ from tensordict import TensorDict
 
 from cppo.errors import UsageError
 from cppo.flow import FlowVelocity, sample_flow
-from cppo.flow_policy import FlowActor
+from cppo.flow_policy import FlowActor, traced_at_zero_noise
 
 
 class SignedVelocity:
@@ -120,7 +120,7 @@ class DipolePolicy(FlowActor):
         return DeployedDipolePolicy(self)
 
     def as_jit(self) -> nn.Module:
-        return DeployedDipolePolicy(self)
+        return traced_at_zero_noise(DeployedDipolePolicy(self))
 
 
 class DeployedDipolePolicy(nn.Module):
@@ -136,7 +136,9 @@ class DeployedDipolePolicy(nn.Module):
         self.flow_steps, self.integrator, self.action_limit = policy.flow_steps, policy.integrator, policy.action_limit
         self.obs_dim, self.num_actions, self.omega = policy.obs_dim, policy.num_actions, policy.omega
 
-    def forward(self, obs: torch.Tensor, noise: torch.Tensor, omega: torch.Tensor) -> torch.Tensor:
+    def forward(self, obs: torch.Tensor, noise: torch.Tensor, omega: torch.Tensor | None = None) -> torch.Tensor:
+        """`omega` None: the greediness the policy was trained (or last set) with."""
+        omega = torch.tensor(self.omega, device=obs.device) if omega is None else omega
         actions = self.flow_pair.sample(self.obs_normalizer(obs), noise, omega, self.flow_steps, self.integrator)
         return actions.clamp(-self.action_limit, self.action_limit)
 

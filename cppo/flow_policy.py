@@ -4,6 +4,8 @@ kernel θ, plus the deployable (exported) policy. cppo.md, "Networks"."""
 from __future__ import annotations
 
 import copy
+import warnings
+from typing import cast
 
 import torch
 import torch.nn as nn
@@ -137,7 +139,7 @@ class FlowPolicy(FlowActor):
         return DeployedFlowPolicy(self, residual)
 
     def as_jit(self) -> nn.Module:
-        return DeployedFlowPolicy(self)
+        return traced_at_zero_noise(DeployedFlowPolicy(self))
 
 
 class DeployedFlowPolicy(nn.Module):
@@ -178,3 +180,27 @@ class DeployedFlowPolicy(nn.Module):
     @property
     def output_names(self) -> list[str]:
         return ["actions"]
+
+
+def traced_at_zero_noise(deployed: DeployedFlowPolicy | nn.Module) -> nn.Module:
+    """rsl_rl's TorchScript policy (obs → actions, and `reset()`), which its play script (and Isaac Lab's) saves as
+    policy.pt: the deterministic policy, ε = 0. Traced, as the ONNX export is (the K-step sampler unrolled): rsl_rl's
+    `torch.jit.script` keeps a traced module as it is. The ONNX export keeps the noise input."""
+    at_zero = AtZeroNoise(deployed.to("cpu").eval())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)  # pyright: ignore[reportPrivateImportUsage]
+        return cast(nn.Module, torch.jit.trace(at_zero, torch.zeros(2, at_zero.obs_dim)))
+
+
+class AtZeroNoise(nn.Module):
+    def __init__(self, deployed: nn.Module):
+        super().__init__()
+        self.deployed = deployed
+        self.obs_dim, self.num_actions = int(cast(int, deployed.obs_dim)), int(cast(int, deployed.num_actions))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.deployed(x, x.new_zeros(x.shape[0], self.num_actions))
+
+    @torch.jit.export
+    def reset(self) -> None:
+        pass

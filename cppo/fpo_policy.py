@@ -11,7 +11,7 @@ import torch.nn as nn
 from tensordict import TensorDict
 
 from cppo.flow import FlowVelocity, sample_flow
-from cppo.flow_policy import DeployedFlowPolicy, FlowActor
+from cppo.flow_policy import DeployedFlowPolicy, FlowActor, traced_at_zero_noise
 
 
 class FPOPolicy(FlowActor):
@@ -59,4 +59,4 @@ class FPOPolicy(FlowActor):
         return DeployedFlowPolicy(self, residual=False)
 
     def as_jit(self) -> nn.Module:
-        return DeployedFlowPolicy(self, residual=False)
+        return traced_at_zero_noise(DeployedFlowPolicy(self, residual=False))

@@ -37,6 +37,8 @@ class GaussianKernel(nn.Module):
     output layer starts at zero, so a fresh kernel is the identity in the mean: μ = a0.
     """
 
+    __jit_unused_properties__ = ["output_layer"]  # training only: TorchScript (rsl_rl's policy.pt) skips it
+
     def __init__(
         self,
         obs_dim: int,

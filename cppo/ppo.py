@@ -12,10 +12,12 @@
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import math
 from collections.abc import Callable
 from itertools import chain
+from typing import cast
 
 import torch
 import torch.nn as nn
@@ -25,7 +27,7 @@ from rsl_rl.storage import RolloutStorage
 from rsl_rl.utils import reduce_gradients_in_buckets, resolve_class, resolve_obs_groups
 from tensordict import TensorDict
 
-from cppo.errors import CppoError
+from cppo.errors import CppoError, UsageError
 
 
 def fused(optimizer: torch.optim.Optimizer) -> torch.optim.Optimizer:
@@ -84,8 +86,10 @@ class PPO(RslRlPPO):
     num_updates: int = 0
     """Updates that passed the guard (the runner names the failing iteration from it)."""
 
-    run_left: float = 1.0
-    """The share of the run still ahead, 1 at the first iteration → 1/T at the last; set by the runner."""
+    run_left: float | None = None
+    """The share of the run still ahead, 1 at the first iteration → 1/T at the last; set by cppo's runner (rsl_rl's
+    own runner never tells the algorithm the run's length: there `ceiling_decay="linear"` stops at the first update
+    with one line)."""
 
     diagnostics: dict[str, float]
     """What the last update measured beside its losses, by TensorBoard tag (`Policy/...`, `Loss/...`); the
@@ -119,7 +123,8 @@ class PPO(RslRlPPO):
 
     @property
     def rate_ceiling(self) -> float:
-        return self.max_learning_rate * (self.run_left if self.ceiling_decay == "linear" else 1.0)
+        annealed = self.ceiling_decay == "linear" and self.run_left is not None
+        return self.max_learning_rate * (self.run_left if annealed and self.run_left is not None else 1.0)
 
     @learning_rate.setter
     def learning_rate(self, value: float) -> None:
@@ -130,6 +135,11 @@ class PPO(RslRlPPO):
         self._learning_rate = value
 
     def update(self) -> dict[str, float]:
+        if self.ceiling_decay == "linear" and self.run_left is None:
+            raise UsageError(
+                "ceiling_decay=\"linear\" anneals over the run's length, which rsl_rl's OnPolicyRunner does not tell "
+                'the algorithm: train with cppo.runner:Runner (an OnPolicyRunner, same arguments) or set "none"'
+            )
         bad = non_finite(
             {f"observations '{k}'": v for k, v in self.storage.observations.items()} | {"rewards": self.storage.rewards}
         )
@@ -201,18 +211,65 @@ class PPO(RslRlPPO):
         super().process_env_step(obs, rewards, dones, extras)
 
 
+def settings_of(cls: type) -> set[str]:
+    """The settings (keyword arguments with a default) `cls(...)` takes, through the `**kwargs` its `__init__`
+    passes on to its bases' (CPPO → PPO → rsl_rl's PPO): the keys an rsl_rl runner config may give it."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if "__init__" not in klass.__dict__:
+            continue
+        params = inspect.signature(klass.__dict__["__init__"]).parameters.values()
+        names |= {p.name for p in params if p.default is not inspect.Parameter.empty and p.kind is not p.VAR_KEYWORD}
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            break
+    return names - {"device", "multi_gpu_cfg"}  # set by the runner, not by the config
+
+
+def check_settings(section: str, cls: type, given: dict, other: tuple[str, type]) -> None:
+    """One line for a key `cls` does not take, naming the close matches in this section and in `other` (a flow
+    setting under "algorithm" that belongs under "actor", say)."""
+    known, (other_section, other_cls) = settings_of(cls), other
+    for key in given:
+        if key in known:
+            continue
+        here = [f"{section}.{k}" for k in difflib.get_close_matches(key, known, n=1, cutoff=0.6)]
+        there = [f"{other_section}.{k}" for k in difflib.get_close_matches(key, settings_of(other_cls), 1, 0.6)]
+        hint = f" (did you mean {' or '.join(here + there)}?)" if here + there else ""
+        raise UsageError(f"{section}.{key} is not a setting of {cls.__name__}{hint}; every setting: docs/rsl_rl.md")
+
+
+def resolve_named(cfg: dict, section: str) -> tuple[type, dict]:
+    """rsl_rl's `resolve_class`, with one line naming the section when its class_name does not resolve."""
+    try:
+        named, settings = resolve_class(cfg[section])
+    except (ImportError, AttributeError, ValueError) as error:
+        raise UsageError(f"{section}.class_name {cfg[section].get('class_name')!r} does not resolve: {error}") from None
+    return cast(type, named), settings
+
+
+ISAACLAB_LEGACY_MODEL_KEYS = ("stochastic", "init_noise_std", "noise_std_type")
+"""Keys of Isaac Lab's RslRlMLPModelCfg that its train script deletes (`handle_deprecated_rsl_rl_cfg`) and a plain
+`agent_cfg.to_dict()` keeps."""
+
+
 def construct_flow_algorithm(obs: TensorDict, env: VecEnv, cfg: dict, device: str) -> PPO:
-    """rsl_rl's `construct_algorithm` for the flow algorithms (CPPO, DIPOLE): their actors take no output
-    name and no distribution config; rsl_rl's storage, critic and runner plumbing are unchanged."""
-    alg_class, alg_cfg = resolve_class(cfg["algorithm"])
-    actor_class, actor_cfg = resolve_class(cfg["actor"])
+    """rsl_rl's `construct_algorithm` for the flow algorithms (CPPO, FPO++, DIPOLE): their actors take no output
+    name and no distribution config; rsl_rl's storage, critic and runner plumbing are unchanged. Unknown keys in
+    the algorithm's or the actor's section stop here with one line (rsl_rl would raise a bare TypeError)."""
+    alg_class, alg_cfg = resolve_named(cfg, "algorithm")  # (rsl_rl's runner resolved it once already)
+    actor_class, actor_cfg = resolve_named(cfg, "actor")
     if actor_cfg.pop("distribution_cfg", None) is not None:  # Isaac Lab's configs carry None for "no head"
-        raise ValueError(f"{actor_class.__name__} samples a flow: it takes no distribution_cfg")
-    critic_class, critic_cfg = resolve_class(cfg["critic"])
+        raise UsageError(f"{actor_class.__name__} samples a flow: it takes no actor.distribution_cfg")
+    critic_class, critic_cfg = resolve_named(cfg, "critic")
     cfg["obs_groups"] = resolve_obs_groups(obs, cfg["obs_groups"], ["actor", "critic"])
-    for unused in ("rnd_cfg", "symmetry_cfg"):
-        if alg_cfg.pop(unused, None) is not None:
-            raise ValueError(f"{alg_class.__name__} does not support {unused}")
+    for unused in ("rnd_cfg", "symmetry_cfg", "share_cnn_encoders"):  # rsl_rl's PPO extras (Isaac Lab sends them)
+        if alg_cfg.pop(unused, None):
+            raise UsageError(f"{alg_class.__name__} does not support algorithm.{unused}")
+    for legacy in ISAACLAB_LEGACY_MODEL_KEYS:  # Isaac Lab's pre-5.0 Gaussian keys, off for a flow policy
+        if actor_cfg.pop(legacy, None) is True:
+            raise UsageError(f"{actor_class.__name__} samples a flow: actor.{legacy} must be False or absent")
+    check_settings("algorithm", alg_class, alg_cfg, ("actor", actor_class))
+    check_settings("actor", actor_class, actor_cfg, ("algorithm", alg_class))
     actor = actor_class(obs, cfg["obs_groups"], env.num_actions, **actor_cfg).to(device)
     critic = critic_class(obs, cfg["obs_groups"], "critic", 1, **critic_cfg).to(device)
     storage = RolloutStorage("rl", env.num_envs, cfg["num_steps_per_env"], obs, [env.num_actions], device)

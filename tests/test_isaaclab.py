@@ -13,9 +13,11 @@ import importlib.util
 import math
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -132,6 +134,48 @@ def test_cppo_trains_under_isaac_labs_own_trainer(tmp_path):
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     assert any(key.startswith("flow.") for key in state["actor_state_dict"]), list(state["actor_state_dict"])[:5]
     assert "flow_matching loss" in result.stdout
+
+
+@needs_isaaclab
+def test_a_users_isaac_lab_config_trains_plays_and_exports_through_isaac_labs_own_scripts(tmp_path):
+    """docs/rsl_rl.md's agent config (examples/isaaclab_cartpole_cppo.py: Isaac Lab's config classes, CPPO's added)
+    under the stock `isaaclab train` and `isaaclab play` — Isaac Lab's RslRlVecEnvWrapper, rsl_rl's OnPolicyRunner,
+    its exports — at the task's sizes and budget but 1024 envs: the pole stays up, as under our train.py."""
+    isaaclab = Path(sys.executable).parent / "isaaclab"
+    common = ["--rl_library", "rsl_rl", "--task", TASK, "--device", "cpu", "--external_callback",
+              "examples.isaaclab_cartpole_cppo.register", "--agent", "rsl_rl_cppo_cfg_entry_point"]  # fmt: skip
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    trained = subprocess.run(
+        [str(isaaclab), "train", *common, "--num_envs", "1024", "agent.device=cpu"],
+        cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=1200,
+    )  # fmt: skip
+    assert trained.returncode == 0, trained.stdout[-2000:] + trained.stderr[-3000:]
+    lengths, returns = logged(trained.stdout, "Mean episode length"), logged(trained.stdout, "Mean reward")
+    assert len(lengths) == 150 and max(lengths[-30:]) >= 295 and max(returns) >= 4.5, (lengths[-30:], max(returns))
+
+    playing = subprocess.Popen(
+        [str(isaaclab), "play", *common, "--num_envs", "16", "agent.device=cpu"],
+        cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    exported = next((tmp_path / "logs" / "rsl_rl" / "cartpole_cppo").glob("*")) / "exported"
+    try:
+        for _ in range(600):  # its policy steps until Ctrl-C once both files are written
+            if (exported / "policy.onnx").is_file() or playing.poll() is not None:
+                break
+            time.sleep(0.5)
+        time.sleep(5)
+        playing.send_signal(signal.SIGINT)
+        output, _ = playing.communicate(timeout=120)
+    finally:
+        playing.kill()
+    assert playing.returncode == 0 and "Traceback" not in output, output[-3000:]
+    import onnxruntime as ort
+
+    obs = torch.randn(16, 4)
+    scripted = torch.jit.load(str(exported / "policy.pt"))
+    session = ort.InferenceSession(str(exported / "policy.onnx"))
+    onnx_actions = session.run(None, {"obs": obs.numpy(), "noise": np.zeros((16, 1), np.float32)})[0]
+    assert np.abs(onnx_actions - scripted(obs).detach().numpy()).max() <= 1e-5
 
 
 @needs_isaaclab

@@ -1,5 +1,6 @@
 """train.py as a user runs it: the log layout, resume, and one clear line for every bad input."""
 
+import random
 import re
 from pathlib import Path
 
@@ -89,6 +90,8 @@ def test_resume_continues_the_iteration_count_in_the_same_run(trained):
         (["--algo", "cppo", "agent.offline.pretrain_steps=0", "--pretrain", __file__], 2, ["pretrain_steps=0", "≥ 1"]),
         (["--algo", "cppo", "--pretrain", __file__], 2, ["is not a dataset recorded by play.py --record"]),
         (["--algo", "cppo", "agent.algorithm.min_std=3"], 2, ["agent.algorithm.max_std=2.0", "min_std (3.0)"]),
+        (["--task", "MultiGoal", "--device", "tpu9"], 2, ["--device tpu9", "not a torch device"]),
+        (["--task", "MultiGoal", "--device", "mps"], 2, ["--device mps", "cpu or cuda"]),
     ],
 )
 def test_bad_input_is_one_clear_line(args, code, needles, tmp_path):
@@ -158,3 +161,16 @@ def test_list_shows_every_task_with_its_backend():
     assert re.search(rf"MultiGoal\s+builtin\s+{algorithms}\s", result.stdout)
     listed = [line.split()[0] for line in result.stdout.strip().splitlines()[1:]]  # after the header
     assert listed == sorted(tasks.REGISTRY) + ["Isaac-*"]  # every registered task once, then the pass-through
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
+def test_a_cuda_device_without_cuda_is_one_line(tmp_path):
+    result = run_script("train.py", "--task", "MultiGoal", "--device", "cuda:0", "--log_root", str(tmp_path))
+    one_line_error(result, 2, "--device cuda:0", "sees no CUDA GPU", "--device cpu")
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_file_of_random_bytes_is_not_a_checkpoint(tmp_path):
+    noise = tmp_path / "model_7.pt"
+    noise.write_bytes(random.Random(0).randbytes(4096))
+    one_line_error(run_script("play.py", "--checkpoint", str(noise), "--headless"), 2, "is not a checkpoint")
