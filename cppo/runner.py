@@ -31,6 +31,11 @@ from cppo.errors import CppoError
 from cppo.ppo import PPO, NonFiniteError
 from cppo.runs import checkpoints
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1)
+"""Each lets the iteration in progress finish and saves it. SIGUSR1 is what SLURM sends before a job's time limit
+with `#SBATCH --signal=USR1@90`."""
+WHY = {signal.SIGUSR1: " (a cluster's time-limit warning)"}
+
 
 class Interrupted(Exception):
     """Training stopped on SIGINT/SIGTERM after saving the iteration it had finished."""
@@ -57,8 +62,9 @@ class Runner(OnPolicyRunner):
     # --- the loop ------------------------------------------------------------------------------------
 
     def learn(self, num_learning_iterations: int, init_at_random_ep_len: bool = False) -> None:
-        """rsl_rl's loop. SIGINT (Ctrl-C) or SIGTERM (a cluster's preemption notice) lets the current iteration
-        finish, saves it as model_<it>.pt and raises `Interrupted`; a second signal stops at once, unsaved."""
+        """rsl_rl's loop. SIGINT (Ctrl-C), SIGTERM (a preemption notice) or SIGUSR1 (SLURM's time-limit warning)
+        lets the current iteration finish, saves it as model_<it>.pt and raises `Interrupted`; a second signal stops
+        at once, unsaved."""
         start, updates = self.current_learning_iteration, self.alg.num_updates
         received: list[int] = []
 
@@ -73,7 +79,8 @@ class Runner(OnPolicyRunner):
                 raise SystemExit(128 + signum)
             received.append(signum)
             print(
-                f"\n[cppo] {signal.Signals(signum).name}: stopping after this iteration to save it "
+                f"\n[cppo] {signal.Signals(signum).name}{WHY.get(signum, '')}: "
+                "stopping after this iteration to save it "
                 "(send it again to quit at once without saving)",
                 file=sys.stderr,
                 flush=True,
@@ -90,7 +97,7 @@ class Runner(OnPolicyRunner):
             if received:
                 raise Interrupted(received[0], iteration, self.save_interrupted(iteration))
 
-        handled = (signal.SIGINT, signal.SIGTERM) if threading.current_thread() is threading.main_thread() else ()
+        handled = STOP_SIGNALS if threading.current_thread() is threading.main_thread() else ()
         previous = {signum: signal.signal(signum, on_signal) for signum in handled}
         try:
             with rsl_rl_api.after_each_iteration(self.logger, after_iteration):

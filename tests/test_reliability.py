@@ -76,10 +76,15 @@ def test_sigkill_at_random_moments_then_resume_never_loses_the_run(tmp_path):
     assert set(range(total)) <= set(logged)
 
 
-@pytest.mark.parametrize("signum, exit_code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(
+    "signum, exit_code",
+    [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGUSR1, 138)],
+    ids=["SIGINT", "SIGTERM", "SIGUSR1"],
+)
 def test_interrupt_saves_the_iteration_it_finished_and_resume_continues_from_it(signum, exit_code, tmp_path):
-    """Ctrl-C (SIGINT) or a cluster's SIGTERM mid-run: the iteration in progress finishes and is saved as
-    model_<it>.pt (none would be otherwise: save_interval 1000), one line says where and how to resume."""
+    """Ctrl-C (SIGINT), a cluster's SIGTERM or SLURM's time-limit SIGUSR1 mid-run: the iteration in progress
+    finishes and is saved as model_<it>.pt (none would be otherwise: save_interval 1000), one line says where and
+    how to resume."""
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "train.py"), "--log_root", str(tmp_path), *FAST, "agent.save_interval=1000",
          "--max_iterations", "1000"],
