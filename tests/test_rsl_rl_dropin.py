@@ -46,11 +46,11 @@ def stock_run(tmp_path_factory):
 
 def test_the_stock_runner_trains_cppo_from_class_name_strings(stock_run):
     """rsl_rl's own tags: the pole stays up longer. Measured with seeds 1–4 on both floating-point paths
-    (MKL_CBWR=COMPATIBLE): first return 72–73, last 89–94 (of 100)."""
+    (MKL_CBWR=COMPATIBLE): first return 72–74, last 95–98 (of 100)."""
     _, runner, log_dir = stock_run
     returns = [value for _, value in scalars(log_dir, "Train/mean_reward")]
     assert type(runner.alg).__name__ == "CPPO" and type(runner.alg.actor).__name__ == "FlowPolicy"
-    assert returns[0] < 80 and returns[-1] >= 85, returns[::5]
+    assert returns[0] < 80 and returns[-1] >= 90, returns[::5]
     assert scalars(log_dir, "Loss/flow_matching")  # CPPO's distillation loss, through rsl_rl's logger
 
 
