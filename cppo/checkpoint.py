@@ -33,7 +33,7 @@ def atomic_torch_save(obj: dict, path: str) -> None:
 
 def load_checkpoint(path: str, map_location: str | torch.device | None = None) -> dict:
     """Load a checkpoint without unpickling code; one clear error for anything else."""
-    if Path(path).is_file() and not zipfile.is_zipfile(path):  # torch.save writes a zip archive
+    if Path(path).is_file() and not starts_like_a_zip(path):
         raise UsageError(f"{path} is not a checkpoint: torch.save writes a zip archive, and this file is not one")
     try:
         with warnings.catch_warnings():  # torch warns about foreign pickle protocols before refusing them
@@ -52,6 +52,12 @@ def load_checkpoint(path: str, map_location: str | torch.device | None = None) -
     if not isinstance(checkpoint, dict) or "actor_state_dict" not in checkpoint:
         raise CppoError(f"{path} is not a cppo/rsl_rl checkpoint (no actor_state_dict)")
     return checkpoint
+
+
+def starts_like_a_zip(path: str) -> bool:
+    """torch.save writes a zip archive; a truncated one still starts with the zip magic (and is "corrupt")."""
+    with open(path, "rb") as file:
+        return file.read(4) == b"PK\x03\x04"
 
 
 def first_line(err: BaseException) -> str:
