@@ -2,8 +2,9 @@
 at the suite's env-step budgets, and the page says how many each has tried.
 
 The fair protocol: each algorithm gets the same number of configurations (`CONFIGS`, `base` — its default
-before tuning — included; a second round builds on the first round's winner), the best mean normalized final return over the tuning tasks and seeds becomes that
-algorithm's default for the task family, and only then does the suite (bench/suite.py) run all six tasks.
+before tuning — included; a second round builds on the first round's winner), the best mean normalized final
+return over the tuning tasks and seeds becomes that algorithm's default for the task family, and only then does
+the suite (bench/suite.py) run all six tasks.
 A configuration is a list of train.py overrides; each names the lead of issue 31 it tests.
 
     python bench/tune.py --algo cppo --jobs 2                         # every cppo configuration

@@ -34,7 +34,7 @@ from cppo.runs import checkpoints
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1)
 """Each lets the iteration in progress finish and saves it. SIGUSR1 is what SLURM sends before a job's time limit
 with `#SBATCH --signal=USR1@90`."""
-WHY = {signal.SIGUSR1: " (a cluster's time-limit warning)"}
+WHY: dict[int, str] = {signal.SIGUSR1.value: " (a cluster's time-limit warning)"}
 
 
 class Interrupted(Exception):
