@@ -12,7 +12,7 @@ from rsl_rl.runners import OnPolicyRunner
 
 from cppo.errors import UsageError
 from cppo.ppo import settings_of
-from tests.helpers import ROOT, scalars
+from helpers import ROOT, scalars
 
 DOC = ROOT / "docs" / "rsl_rl.md"
 
@@ -75,6 +75,23 @@ def test_the_stock_runner_resumes_and_exports_the_deployed_policy(stock_run, tmp
     expected = resumed.get_inference_policy()(obs)
     assert torch.allclose(scripted(flat), expected, atol=1e-5)
     assert np.abs(onnx_actions - expected.numpy()).max() <= 1e-5
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "actor"),
+    [("cppo.fpo:FPO", "cppo.fpo_policy:FPOPolicy"), ("cppo.dipole:DIPOLE", "cppo.dipole_policy:DipolePolicy")],
+    ids=["fpo", "dipole"],
+)
+def test_fpo_and_dipole_plug_in_the_same_way(stock_run, tmp_path, algorithm, actor):
+    env, _, _ = stock_run
+    cfg = copy.deepcopy(documented_train_cfg())
+    cfg["algorithm"] = {"class_name": algorithm, "learning_rate": 1e-3}
+    cfg["actor"] = {"class_name": actor, "hidden_dims": [64, 64]}
+    runner = OnPolicyRunner(env, cfg, log_dir=str(tmp_path), device="cpu")
+    runner.learn(num_learning_iterations=2)
+    assert type(runner.alg).__name__ == algorithm.split(":")[1]
+    losses = [value for _, value in scalars(tmp_path, "Loss/value")]
+    assert len(losses) == 2 and all(np.isfinite(losses)), losses
 
 
 @pytest.mark.parametrize(
