@@ -161,14 +161,16 @@ def test_a_users_isaac_lab_config_trains_plays_and_exports_through_isaac_labs_ow
         cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     exported = next((tmp_path / "logs" / "rsl_rl" / "cartpole_cppo").glob("*")) / "exported"
+    lines = []
     try:
-        for _ in range(600):  # its policy steps until Ctrl-C once both files are written
-            if (exported / "policy.onnx").is_file() or playing.poll() is not None:
+        assert playing.stdout is not None
+        for line in playing.stdout:  # it exports, then steps its policy until Ctrl-C
+            lines.append(line)
+            if "Policy playback is running" in line:
+                time.sleep(3)
+                playing.send_signal(signal.SIGINT)
                 break
-            time.sleep(0.5)
-        time.sleep(5)
-        playing.send_signal(signal.SIGINT)
-        output, _ = playing.communicate(timeout=120)
+        output = "".join(lines) + playing.communicate(timeout=120)[0]
     finally:
         playing.kill()
     assert playing.returncode == 0 and "Traceback" not in output, output[-3000:]
