@@ -176,11 +176,11 @@ def test_a_users_isaac_lab_config_trains_plays_and_exports_through_isaac_labs_ow
     assert playing.returncode == 0 and "Traceback" not in output, output[-3000:]
     import onnxruntime as ort
 
-    obs = torch.randn(16, 4)
     scripted = torch.jit.load(str(exported / "policy.pt"))
-    session = ort.InferenceSession(str(exported / "policy.onnx"))
-    onnx_actions = session.run(None, {"obs": obs.numpy(), "noise": np.zeros((16, 1), np.float32)})[0]
-    assert np.abs(onnx_actions - scripted(obs).detach().numpy()).max() <= 1e-5
+    session = ort.InferenceSession(str(exported / "policy.onnx"))  # rsl_rl exports a batch of one observation
+    for obs in torch.randn(16, 1, 4):
+        onnx_actions = session.run(None, {"obs": obs.numpy(), "noise": np.zeros((1, 1), np.float32)})[0]
+        assert np.abs(onnx_actions - scripted(obs).detach().numpy()).max() <= 1e-5
 
 
 @needs_isaaclab
