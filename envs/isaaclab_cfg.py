@@ -4,7 +4,7 @@ They extend Isaac Lab's own `isaaclab_rl.rsl_rl` classes, so a task's `RslRlOnPo
 `algorithm` and `actor`, and Isaac Lab's train and play scripts (`handle_deprecated_rsl_rl_cfg`,
 `create_rsl_rl_runner` → rsl_rl's `OnPolicyRunner(env, agent_cfg.to_dict(), ...)`) build CPPO from their
 `class_name`. Each field is the constructor argument of the same name (cppo/cppo.py, cppo/flow_policy.py);
-defaults are those of the constructors. Needs Isaac Lab (bash envs/install_isaaclab.sh).
+defaults are CPPOCfg's where it has the field, else the constructor's. Needs Isaac Lab (bash envs/install_isaaclab.sh).
 """
 
 from __future__ import annotations
@@ -12,40 +12,38 @@ from __future__ import annotations
 from isaaclab.utils import configclass
 from isaaclab_rl.rsl_rl import RslRlMLPModelCfg, RslRlPpoAlgorithmCfg
 
+from cppo.config import CPPOCfg
+
+_CPPO = CPPOCfg()  # the one place CPPO's defaults live
+
 
 @configclass
 class CppoAlgorithmCfg(RslRlPpoAlgorithmCfg):
-    """CPPO (cppo.cppo:CPPO): rsl_rl's PPO settings for the conditional kernel, plus the flow's distillation."""
+    """CPPO (cppo.cppo:CPPO): rsl_rl's PPO settings for the conditional kernel, plus the flow's distillation.
+    Defaults are CPPOCfg's (cppo/config.py, where each is documented); Isaac Lab's class leaves PPO's to the task."""
 
     class_name: str = "cppo.cppo:CPPO"
-    # rsl_rl's PPO settings, at its constructor's defaults (Isaac Lab's class leaves them to the task)
-    num_learning_epochs: int = 5
-    num_mini_batches: int = 4
-    learning_rate: float = 1e-3
-    schedule: str = "adaptive"
-    gamma: float = 0.99
-    lam: float = 0.95
-    entropy_coef: float = 0.01
-    desired_kl: float = 0.01
-    max_grad_norm: float = 1.0
-    value_loss_coef: float = 1.0
-    use_clipped_value_loss: bool = True
-    clip_param: float = 0.2
-    # CPPO's own
-    max_learning_rate: float = 1e-2
-    """Ceiling of the adaptive rate (rsl_rl's own bound)."""
-    rate_change_per_iteration: float = 0.0
-    """> 0: the rate moves at most this factor per iteration."""
-    reset_kernel: bool = True
-    """Δ ← 0 after each distillation: the kernel restarts from the flow it was distilled into."""
-    distill_epochs: int = 5
-    distill_mini_batches: int = 4
-    flow_learning_rate: float = 1e-3
-    """The flow's own Adam (distillation)."""
-    critic_learning_rate: float = 0.0
-    """> 0: the critic gets its own Adam at this rate; 0: it shares the kernel's."""
-    reset_moments: bool = False
-    fit_error_samples: int = 512
+    num_learning_epochs: int = _CPPO.num_learning_epochs
+    num_mini_batches: int = _CPPO.num_mini_batches
+    learning_rate: float = _CPPO.learning_rate
+    schedule: str = _CPPO.schedule
+    gamma: float = _CPPO.gamma
+    lam: float = _CPPO.lam
+    entropy_coef: float = _CPPO.entropy_coef
+    desired_kl: float = _CPPO.desired_kl
+    max_grad_norm: float = _CPPO.max_grad_norm
+    value_loss_coef: float = _CPPO.value_loss_coef
+    use_clipped_value_loss: bool = _CPPO.use_clipped_value_loss
+    clip_param: float = _CPPO.clip_param
+    max_learning_rate: float = _CPPO.max_learning_rate
+    rate_change_per_iteration: float = _CPPO.rate_change_per_iteration
+    reset_kernel: bool = _CPPO.reset_kernel
+    distill_epochs: int = _CPPO.distill_epochs
+    distill_mini_batches: int = _CPPO.distill_mini_batches
+    flow_learning_rate: float = _CPPO.flow_learning_rate
+    critic_learning_rate: float = _CPPO.critic_learning_rate
+    reset_moments: bool = _CPPO.reset_moments
+    fit_error_samples: int = _CPPO.fit_error_samples
 
 
 @configclass
@@ -66,10 +64,10 @@ class FlowPolicyCfg(RslRlMLPModelCfg):
     """The kernel's residual network Δ."""
     init_std: float = 0.5
     """The kernel's initial σ."""
-    min_std: float = 0.02
-    max_std: float = 2.0
-    flow_steps: int = 8
+    min_std: float = _CPPO.min_std
+    max_std: float = _CPPO.max_std
+    flow_steps: int = _CPPO.flow_steps
     """Steps of the ODE sampler (the exported policy unrolls them)."""
-    integrator: str = "euler"
-    action_limit: float = 1.0
-    cuda_graphs: bool = True
+    integrator: str = _CPPO.integrator
+    action_limit: float = _CPPO.action_limit
+    cuda_graphs: bool = _CPPO.cuda_graphs
