@@ -123,8 +123,8 @@ class PPO(RslRlPPO):
 
     @property
     def rate_ceiling(self) -> float:
-        annealed = self.ceiling_decay == "linear" and self.run_left is not None
-        return self.max_learning_rate * (self.run_left if annealed and self.run_left is not None else 1.0)
+        run_left = self.run_left if self.ceiling_decay == "linear" and self.run_left is not None else 1.0
+        return self.max_learning_rate * run_left
 
     @learning_rate.setter
     def learning_rate(self, value: float) -> None:
