@@ -15,12 +15,20 @@ from pathlib import Path
 from app.cli import (
     build_configs,
     build_runner,
-    locate_checkpoint,
+    experiment_of,
     parse_train_args,
     print_task_list,
     resolve_device,
     run_main,
     uses_cpu_sizes,
+)
+from app.cluster import (
+    choose_launch,
+    continue_wandb_run,
+    open_run_dir,
+    record_launch,
+    share_decision,
+    start_process_group,
 )
 from cppo.algorithms import get_algorithm, with_capability
 from cppo.errors import CppoError, UsageError
@@ -130,14 +138,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         print_task_list()
         return 0
-    # A resumed run keeps the configs recorded in its checkpoint; flags and overrides still apply on top.
-    checkpoint, saved = (locate_checkpoint(args), None) if args.resume else (None, None)
-    if checkpoint is not None:
-        from cppo.checkpoint import load_checkpoint
-
-        saved = load_checkpoint(str(checkpoint), "cpu").get("meta")
     rank, local_rank, world_size = distributed_rank(args)
     device = resolve_device(args.device, local_rank)
+    if world_size > 1:
+        start_process_group(device, rank, world_size)
+    # Rank 0 decides which run this launch continues (if any); every rank loads the same checkpoint. A continued
+    # run keeps the configs recorded in its checkpoint; flags and overrides still apply on top.
+    launch = share_decision(choose_launch(args, experiment_of(args)) if rank == 0 else None, rank, world_size)
+    saved = None
+    if launch.checkpoint is not None:
+        from cppo.checkpoint import load_checkpoint
+
+        saved = load_checkpoint(str(launch.checkpoint), "cpu").get("meta")
     cpu_sizes = uses_cpu_sizes(args.sizes, device)
     task, env_cfg, agent_cfg = build_configs(args, saved, cpu_sizes)
     datasets = check_offline_flags(args, world_size)
@@ -155,23 +167,20 @@ def main(argv: list[str] | None = None) -> int:
     import yaml
 
     from cppo.config import to_plain
-    from cppo.runs import new_run_dir
     from envs import check_assets, make_env
 
     check_assets(task, env_cfg)
     # Fail on the log directory before spending a minute on JIT compilation. Only rank 0 writes.
     run_dir = None
     if rank == 0:
-        run_dir = (
-            checkpoint.parent
-            if checkpoint
-            else new_run_dir(args.log_root, agent_cfg.experiment_name, agent_cfg.run_name)
-        )
+        run_dir = open_run_dir(launch, args.log_root, agent_cfg.experiment_name, agent_cfg.run_name)
+        if agent_cfg.logger == "wandb":
+            continue_wandb_run(run_dir)
         print(
             f"[cppo] task {task.name} ({task.backend}), algo {args.algo}, {env_cfg.num_envs} envs on {device}"
             + (f", rank 0 of {world_size}" if world_size > 1 else "")
         )
-        print(f"[cppo] logging to {run_dir}")
+        print(f"[cppo] logging to {run_dir}" + (f" ({launch.reason})" if launch.run_dir is not None else ""))
         if cpu_sizes and task.cpu_sizes and saved is None:
             sizes = " ".join(f"{key}={value}" for key, value in task.cpu_sizes.items())
             print(
@@ -194,10 +203,12 @@ def main(argv: list[str] | None = None) -> int:
 
     runner = build_runner(env, task.name, args.algo, env_cfg, agent_cfg, device, run_dir)
     runner.add_git_repo_to_log(__file__)
-    if checkpoint is not None:
+    if launch.checkpoint is not None:
         if rank == 0:
-            print(f"[cppo] resuming from {checkpoint}")
-        runner.load(str(checkpoint))
+            print(f"[cppo] resuming from {launch.checkpoint}")
+        runner.load(str(launch.checkpoint))
+    if run_dir is not None:
+        record_launch(run_dir, launch, runner.current_learning_iteration, world_size)
     if offline:
         learn_offline(args, datasets, runner, env, agent_cfg, run_dir, device)
         if agent_cfg.max_iterations == 0:
@@ -213,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
 
     again = rerun_command(task.name, args.algo, agent_cfg.experiment_name, run_dir, args.log_root)
     try:
-        runner.learn(remaining, init_at_random_ep_len=agent_cfg.init_at_random_ep_len and checkpoint is None)
+        runner.learn(remaining, init_at_random_ep_len=agent_cfg.init_at_random_ep_len and launch.checkpoint is None)
     except Interrupted as stop:
         saved_to = (
             f"saved {stop.checkpoint}; resume with: {again} --resume" if stop.checkpoint else "rank > 0 saves nothing"
@@ -227,7 +238,10 @@ def main(argv: list[str] | None = None) -> int:
             raise CppoError(f"rank {rank}: parameters differ between ranks at the end of training")
         if rank == 0:
             print(f"[cppo] parameters identical on all {world_size} ranks")
-        torch.distributed.destroy_process_group()  # a clean gloo/NCCL shutdown (else: abort at exit)
+        # A clean gloo/NCCL shutdown, together: a rank that leaves first can abort at exit ("terminate called without
+        # an active exception", seen after elastic restarts).
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
     env.close()
     return 0
 

@@ -72,7 +72,12 @@ def parse_train_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max_iterations", type=int, default=None, help="total training iterations")
     parser.add_argument("--run_name", default=None, help="suffix of the run folder name")
     parser.add_argument(
-        "--resume", action="store_true", help="continue the newest run (or --load_run/--checkpoint) in place"
+        "--resume",
+        nargs="?",
+        const="newest",
+        choices=["newest", "auto"],
+        help="continue the newest run (or --run_name's, --load_run's, --checkpoint's) in its folder; --resume auto: "
+        "the same if that run exists, else start it (one command that continues when re-run; docs/cluster.md)",
     )
     parser.add_argument("--logger", default=None, choices=["tensorboard", "wandb"], help="default: tensorboard")
     parser.add_argument(
@@ -103,7 +108,22 @@ def parse_train_args(argv: list[str] | None) -> argparse.Namespace:
         help="multi-process training under torchrun: one env per rank (seed + rank), gradients all-reduced; NCCL on "
         "GPUs, gloo on CPUs",
     )
-    return parser.parse_intermixed_args(argv)
+    return parser.parse_intermixed_args(resume_with_its_value(sys.argv[1:] if argv is None else argv))
+
+
+def resume_with_its_value(argv: list[str]) -> list[str]:
+    """`--resume auto` → `--resume=auto`, a bare `--resume` → `--resume=newest`, so the optional value never
+    swallows a key=value override that follows (`--resume env.num_envs=8`)."""
+    out, i = [], 0
+    while i < len(argv):
+        if argv[i] == "--resume":
+            auto = i + 1 < len(argv) and argv[i + 1] == "auto"
+            out.append("--resume=auto" if auto else "--resume=newest")
+            i += 2 if auto else 1
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
 
 
 def uses_cpu_sizes(sizes: str, device: str) -> bool:
@@ -193,18 +213,21 @@ def build_configs(args: argparse.Namespace, saved: dict | None = None, cpu_sizes
     return task, env_cfg, agent_cfg
 
 
-def locate_checkpoint(args: argparse.Namespace) -> Path:
-    """--checkpoint as a file path; otherwise the newest run of the experiment (or --load_run's) and its
-    newest checkpoint (or --checkpoint's name/regex)."""
+def experiment_of(args: argparse.Namespace) -> str:
+    """The experiment folder a run of these flags lives in: --experiment_name, else <task>_<algo>."""
+    return args.experiment_name or f"{get_task(args.task or DEFAULT_TASK).name}_{args.algo or DEFAULT_ALGORITHM}"
+
+
+def locate_checkpoint(args: argparse.Namespace, load_run: str = "") -> Path:
+    """--checkpoint as a file path; otherwise the newest run of the experiment (or the one `load_run` /
+    --load_run names) and its newest checkpoint (or --checkpoint's name/regex)."""
     if (
         args.checkpoint
         and args.checkpoint != "latest"
         and (os.sep in args.checkpoint or Path(args.checkpoint).exists())
     ):
         return find_checkpoint(Path(args.checkpoint).parent, args.checkpoint)
-    task = get_task(args.task or DEFAULT_TASK).name
-    experiment = args.experiment_name or f"{task}_{args.algo or DEFAULT_ALGORITHM}"
-    run_dir = find_run(args.log_root, experiment, args.load_run)
+    run_dir = find_run(args.log_root, experiment_of(args), load_run or args.load_run)
     return find_checkpoint(run_dir, "" if args.checkpoint == "latest" else args.checkpoint)
 
 

@@ -1,6 +1,6 @@
 """Every use of rsl_rl's private API, in one place, checked against the pinned version (rsl-rl-lib 5.5).
 
-rsl_rl 5.5 has no public hook for four things cppo needs; each is a function here, with a test in
+rsl_rl 5.5 has no public hook for five things cppo needs; each is a function here, with a test in
 tests/test_private_apis.py. An rsl_rl upgrade fails here, in one line, instead of deep inside a run.
 """
 
@@ -50,6 +50,29 @@ def after_each_iteration(logger: Any, callback: Callable[[int], None]) -> Iterat
         yield
     finally:
         logger.log = log
+
+
+@contextmanager
+def tensorboard_continues_at(logger: Any, step: int) -> Iterator[None]:
+    """A continued run's TensorBoard curve picks up at `step` with no repeats: when rsl_rl's logger opens its
+    writer, mark a restart there (SummaryWriter's `purge_step`, which rsl_rl does not pass), so TensorBoard drops
+    the events at `step` or later that the previous launch wrote after its last checkpoint."""
+    from tensorboard.compat.proto.event_pb2 import Event, SessionLog
+
+    init = logger.init_logging_writer
+
+    def init_then_mark() -> None:
+        init()
+        file_writer = getattr(logger.writer, "file_writer", None)  # SummaryWriter and its W&B subclass
+        if file_writer is not None:
+            file_writer.add_event(Event(step=step, file_version="brain.Event:2"))
+            file_writer.add_event(Event(step=step, session_log=SessionLog(status=SessionLog.START)))
+
+    logger.init_logging_writer = init_then_mark
+    try:
+        yield
+    finally:
+        logger.init_logging_writer = init
 
 
 def output_layer(model: nn.Module) -> nn.Linear:

@@ -100,7 +100,10 @@ class Runner(OnPolicyRunner):
         handled = STOP_SIGNALS if threading.current_thread() is threading.main_thread() else ()
         previous = {signum: signal.signal(signum, on_signal) for signum in handled}
         try:
-            with rsl_rl_api.after_each_iteration(self.logger, after_iteration):
+            with (
+                rsl_rl_api.after_each_iteration(self.logger, after_iteration),
+                rsl_rl_api.tensorboard_continues_at(self.logger, start),
+            ):
                 super().learn(num_learning_iterations, init_at_random_ep_len)
         except NonFiniteError as err:
             failed = start + self.alg.num_updates - updates
@@ -188,8 +191,11 @@ class Runner(OnPolicyRunner):
     # --- multi-process ---------------------------------------------------------------------------------
 
     def _configure_multi_gpu(self) -> None:
-        """rsl_rl's torchrun set-up, with gloo when the device is a CPU (so it also runs without GPUs)."""
-        if str(self.device).startswith("cuda") or int(os.getenv("WORLD_SIZE", "1")) == 1:
+        """rsl_rl's torchrun set-up, with gloo when the device is a CPU (so it also runs without GPUs), and the process
+        group train.py may have started already (it shares rank 0's choice of checkpoint through it)."""
+        started = torch.distributed.is_available() and torch.distributed.is_initialized()
+        on_gpu = str(self.device).startswith("cuda")
+        if int(os.getenv("WORLD_SIZE", "1")) == 1 or (on_gpu and not started):
             return super()._configure_multi_gpu()
         self.gpu_world_size = int(os.environ["WORLD_SIZE"])
         self.gpu_local_rank = int(os.getenv("LOCAL_RANK", "0"))
@@ -200,7 +206,7 @@ class Runner(OnPolicyRunner):
             "local_rank": self.gpu_local_rank,
             "world_size": self.gpu_world_size,
         }
-        if not torch.distributed.is_initialized():
+        if not started:
             torch.distributed.init_process_group(
                 backend="gloo", rank=self.gpu_global_rank, world_size=self.gpu_world_size
             )

@@ -66,3 +66,23 @@ def test_rsl_rl_logger_hooks_and_the_critic_output_layer(tmp_path):
     critic = make_algorithm(AgentCfg()).critic
     layer = rsl_rl_api.output_layer(critic)
     assert isinstance(layer, torch.nn.Linear) and layer.out_features == 1
+
+
+def test_rsl_rl_logger_writer_takes_tensorboards_restart_mark(tmp_path):
+    """rsl_rl's logger opens a SummaryWriter whose file_writer takes the restart (purge) events; the hook is undone
+    afterwards. (What the mark does to a continued run's curve: tests/test_cluster.py.)"""
+    from rsl_rl.utils.logger import Logger
+
+    cfg = {**AgentCfg().to_runner_dict("policy"), "logger": "tensorboard"}
+    logger = Logger(str(tmp_path), cfg, {}, num_envs=2, is_distributed=False, gpu_world_size=1, gpu_global_rank=0,
+                    device="cpu")  # fmt: skip
+    original = logger.init_logging_writer
+    with rsl_rl_api.tensorboard_continues_at(logger, 5):
+        logger.init_logging_writer()
+    assert logger.init_logging_writer == original and hasattr(logger.writer, "file_writer")
+    cast(Any, logger.writer).close()
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    (events,) = tmp_path.glob("events.out.tfevents.*")
+    marks = [e for e in EventFileLoader(str(events)).Load() if e.step == 5 and e.HasField("session_log")]
+    assert len(marks) == 1

@@ -174,3 +174,20 @@ def test_a_file_of_random_bytes_is_not_a_checkpoint(tmp_path):
     noise = tmp_path / "model_7.pt"
     noise.write_bytes(random.Random(0).randbytes(4096))
     one_line_error(run_script("play.py", "--checkpoint", str(noise), "--headless"), 2, "is not a checkpoint")
+
+
+@pytest.mark.parametrize(
+    "argv, resume, overrides",
+    [
+        (["--resume"], "newest", []),
+        (["--resume", "env.num_envs=8"], "newest", ["env.num_envs=8"]),  # the override is not --resume's value
+        (["--resume", "auto", "env.num_envs=8"], "auto", ["env.num_envs=8"]),
+        (["--resume=auto"], "auto", []),
+        ([], None, []),
+    ],
+)
+def test_resume_takes_auto_but_never_swallows_an_override(argv, resume, overrides):
+    from app.cli import parse_train_args
+
+    args = parse_train_args(argv)
+    assert (args.resume, args.overrides) == (resume, overrides)
