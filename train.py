@@ -25,13 +25,14 @@ from app.cli import (
 from app.cluster import (
     choose_launch,
     continue_wandb_run,
+    leave_process_group,
     open_run_dir,
     record_launch,
     share_decision,
     start_process_group,
 )
 from cppo.algorithms import get_algorithm, with_capability
-from cppo.errors import CppoError, UsageError
+from cppo.errors import UsageError
 
 
 def distributed_rank(args) -> tuple[int, int, int]:
@@ -233,16 +234,10 @@ def main(argv: list[str] | None = None) -> int:
         return stop.exit_code
     if rank == 0:
         print_closing_block(runner, run_dir, again, args.log_root, agent_cfg.experiment_name)
-    if world_size > 1:
-        if not runner.parameters_in_sync():
-            raise CppoError(f"rank {rank}: parameters differ between ranks at the end of training")
-        if rank == 0:
-            print(f"[cppo] parameters identical on all {world_size} ranks")
-        # A clean gloo/NCCL shutdown, together: a rank that leaves first can abort at exit ("terminate called without
-        # an active exception", seen after elastic restarts).
-        torch.distributed.barrier()
-        torch.distributed.destroy_process_group()
+    runner.close_logs()
     env.close()
+    if world_size > 1:
+        leave_process_group(runner, rank, world_size)  # does not return
     return 0
 
 

@@ -23,6 +23,7 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import NoReturn
 
 import yaml
 
@@ -170,3 +171,21 @@ def start_process_group(device: str, rank: int, world_size: int) -> None:
         rank=rank,
         world_size=world_size,
     )
+
+
+def leave_process_group(runner, rank: int, world_size: int) -> NoReturn:
+    """The end of a distributed rank: check that every rank holds the same parameters, shut the process group down
+    together, and leave without Python's interpreter teardown — there gloo's worker threads can still be releasing
+    tensors, which aborts the process ("terminate called without an active exception", seen after elastic
+    restarts) and turns a finished run into a failed one. Logs and envs are closed before this."""
+    import torch.distributed as dist
+
+    if not runner.parameters_in_sync():
+        raise CppoError(f"rank {rank}: parameters differ between ranks at the end of training")
+    if rank == 0:
+        print(f"[cppo] parameters identical on all {world_size} ranks")
+    dist.barrier()
+    dist.destroy_process_group()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

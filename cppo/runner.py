@@ -123,10 +123,14 @@ class Runner(OnPolicyRunner):
             return None
         path = os.path.join(self.logger.log_dir, f"model_{iteration}.pt")
         self.save(path)
-        if hasattr(self.logger.writer, "flush"):
-            self.logger.writer.flush()  # TensorBoard keeps up to 10 s of scalars in memory
-        self.logger.stop_logging_writer()
+        self.close_logs()
         return path
+
+    def close_logs(self) -> None:
+        """Write out and close the run's logs: TensorBoard keeps up to 10 s of scalars in memory, W&B its queue."""
+        self.logger.stop_logging_writer()
+        if self.logger.writer is not None and hasattr(self.logger.writer, "close"):
+            self.logger.writer.close()
 
     # --- checkpoints ---------------------------------------------------------------------------------
 
