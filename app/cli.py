@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -80,9 +81,6 @@ def parse_train_args(argv: list[str] | None) -> argparse.Namespace:
         "the same if that run exists, else start it (one command that continues when re-run; docs/cluster.md)",
     )
     parser.add_argument("--logger", default=None, choices=["tensorboard", "wandb"], help="default: tensorboard")
-    parser.add_argument(
-        "--headless", action="store_true", help="accepted for Isaac Lab's scripts: training never opens a viewer"
-    )
     parser.add_argument(
         "--sizes",
         choices=["auto", "gpu", "cpu"],
@@ -263,6 +261,22 @@ def run_main(prog: str, main: Callable[[list[str] | None], int], argv: list[str]
     except KeyboardInterrupt:
         print("interrupted; checkpoints written so far are intact", file=sys.stderr)
         return 130
-    except Exception:  # a bug, not a user error: keep the traceback
-        traceback.print_exc()
+    except Exception as err:
+        if out_of_memory(err):  # e.g. --num_envs far beyond the machine
+            print(f"{prog}: error: out of memory ({out_of_memory(err)}): lower --num_envs", file=sys.stderr)
+            return 1
+        traceback.print_exc()  # a bug, not a user error: keep the traceback
         return 1
+
+
+def out_of_memory(err: Exception) -> str:
+    """What an allocation failure tried ("tried to allocate 8.00 GiB"), or "" for any other error."""
+    message = str(err)
+    if (
+        not isinstance(err, MemoryError)
+        and type(err).__name__ != "OutOfMemoryError"
+        and "can't allocate memory" not in message
+    ):
+        return ""
+    tried = re.search(r"tried to allocate [\d.]+ ?\w+", message)
+    return tried.group(0) if tried else "allocation failed"

@@ -383,6 +383,7 @@ class AgentCfg:
         "max_iterations": ">= 0",
         "save_interval": ">= 1",
         "keep_checkpoints": ">= 0",
+        "seed": "[0, 2147483647]",  # numpy's and JAX's seeds are 32-bit; rank r of a distributed run uses seed + r
     }
 
     def invariants(self, prefix: str) -> Iterator[str]:
