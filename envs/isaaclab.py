@@ -101,6 +101,11 @@ def make_isaaclab_env(
     from isaaclab_rl.rsl_rl import RslRlVecEnvWrapper
 
     env_cfg, _ = registered_configs(cfg.task_id)
+    if str(device).startswith("cpu") and "OMP_NUM_THREADS" not in os.environ:
+        # On a CPU the simulation runs in warp's kernels; torch's second OpenMP thread gains little there but spins
+        # at every parallel region, and beside one busy process it slowed an iteration 13× instead of 2×
+        # (bench/RESULTS.md, "Isaac Lab beside a busy process"). An OMP_NUM_THREADS the user set wins.
+        torch.set_num_threads(1)
     env_cfg.scene.num_envs = cfg.num_envs
     env_cfg.seed = cfg.seed
     env_cfg.sim.device = str(device)
