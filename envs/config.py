@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
+MAX_ENVS = "[1, 16777216]"
+"""num_envs' range for every backend: 2^24 is far beyond any GPU's memory for a robot; larger values would only
+fail later, inside a simulator or torch (integer overflow, or the kernel killing the process without a word)."""
+
 
 @dataclass
 class PlaygroundEnvCfg:
@@ -27,7 +31,7 @@ class PlaygroundEnvCfg:
     """Folder of mujoco_menagerie robot models; empty: $CPPO_MENAGERIE_DIR, else Playground's own path."""
     seed: int = 0
 
-    limits: ClassVar[dict[str, str]] = {"num_envs": ">= 1", "episode_length": ">= 0"}
+    limits: ClassVar[dict[str, str]] = {"num_envs": MAX_ENVS, "episode_length": ">= 0"}
 
 
 @dataclass
@@ -43,7 +47,7 @@ class IsaacLabEnvCfg:
     """Ask the env for its true final observations (`compute_final_obs`) where it supports them."""
     seed: int = 0
 
-    limits: ClassVar[dict[str, str]] = {"num_envs": ">= 1", "clip_actions": ">= 0"}
+    limits: ClassVar[dict[str, str]] = {"num_envs": MAX_ENVS, "clip_actions": ">= 0"}
 
 
 @dataclass
@@ -59,7 +63,7 @@ class MultiGoalCfg:
     seed: int = 0
 
     limits: ClassVar[dict[str, str]] = {
-        "num_envs": ">= 1",
+        "num_envs": MAX_ENVS,
         "num_goals": ">= 1",
         "radius": "> 0",
         "episode_length": ">= 1",

@@ -192,6 +192,9 @@ def play_argv(scratch: Path, task: str, flags: list[str]) -> list[str]:
 # Command lines this test found failing (fixed since), and the Playground task once in every default run.
 FOUND = [
     ("train.py", "PointMass", ["--num_envs", "2", "--max_iterations", "1"]),
+    ("train.py", "MultiGoal", ["--seed", "-1"]),  # numpy's ValueError, before the seed's range was checked
+    ("train.py", "MultiGoal", ["--num_envs", "9223372036854775808"]),  # torch's integer overflow
+    ("train.py", "MultiGoal", ["--num_envs", "2147483648"]),  # killed by the kernel for memory, without a word
 ]
 
 
