@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from app.cli import (
     Parser,
@@ -26,11 +27,14 @@ from cppo.algorithms import REGISTRY as ALGORITHMS
 from cppo.algorithms import get_algorithm, with_capability
 from cppo.errors import UsageError
 
+if TYPE_CHECKING:
+    from envs.vec_env import Steerable
+
 PLAY_NUM_ENVS = 32
 
 
 def parse_args(argv: list[str] | None):
-    parser = Parser(prog="play.py", description=__doc__.splitlines()[0])
+    parser = Parser(prog="play.py", description=(__doc__ or "").splitlines()[0])
     add_task_flags(parser)
     parser.add_argument(
         "--video", action="store_true", help="record env 0 to <run>/videos/play/ (MultiGoal: a trajectory PNG)"
@@ -123,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from cppo.checkpoint import check_algorithm, load_checkpoint
+    from cppo.config import DipoleCfg
     from cppo.dipole_policy import check_omega
     from cppo.export import export_metadata, export_policy, policy_inputs
     from envs import make_env
@@ -146,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"--omega applies to {', '.join(n for n, a in ALGORITHMS.items() if 'omega' in a.live_inputs)} "
                 "checkpoints only"
             )
-        agent_cfg.algorithm.omega = check_omega(args.omega, "--omega")  # a live input of this algorithm
+        assert isinstance(agent_cfg.algorithm, DipoleCfg)  # the one algorithm with this live input
+        agent_cfg.algorithm.omega = check_omega(args.omega, "--omega")
         print(f"[cppo] greediness ω = {args.omega} (trained with {saved['meta']['agent_cfg']['algorithm']['omega']})")
 
     noise_scale = args.noise_scale or 0.0
@@ -165,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError(
                 f"--command: {task.name} takes no velocity command (joystick tasks do, e.g. Go1JoystickFlatTerrain)"
             )
-        env.set_command(tuple(args.command))
+        cast("Steerable", env).set_command(tuple(args.command))
         print(f"[cppo] command: {format_command(args.command)}")
     runner = build_runner(env, task.name, args.algo, env_cfg, agent_cfg, device)
     runner.load(str(checkpoint), same_task=False)

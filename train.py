@@ -7,6 +7,7 @@ Flags follow Isaac Lab's scripts; any config field can be overridden with key=va
 
 from __future__ import annotations
 
+import importlib
 import os
 import random
 import sys
@@ -159,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         raise UsageError(f"max_iterations must be positive, got {agent_cfg.max_iterations}")
     if agent_cfg.logger == "wandb":
         try:
-            import wandb  # noqa: F401
+            importlib.import_module("wandb")  # an optional package: only its presence is checked
         except ImportError:
             raise UsageError("--logger wandb needs the wandb package: pip install wandb") from None
 
@@ -232,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"[cppo] interrupted by {stop}: {saved_to}", file=sys.stderr)
         return stop.exit_code
-    if rank == 0:
+    if run_dir is not None:  # rank 0
         print_closing_block(runner, run_dir, again, args.log_root, agent_cfg.experiment_name)
     runner.close_logs()
     env.close()

@@ -160,14 +160,16 @@ def start_process_group(device: str, rank: int, world_size: int) -> None:
     connect."""
     import torch
     import torch.distributed as dist
+    from torch.distributed.distributed_c10d import PrefixStore  # their public homes (torch.distributed's are private)
+    from torch.distributed.rendezvous import rendezvous
 
     if device.startswith("cuda"):
         torch.cuda.set_device(device)
-    store, _, _ = next(dist.rendezvous("env://", rank=rank, world_size=world_size))
+    store, _, _ = next(rendezvous("env://", rank=rank, world_size=world_size))
     attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
     dist.init_process_group(
         backend="nccl" if device.startswith("cuda") else "gloo",
-        store=dist.PrefixStore(f"cppo/attempt_{attempt}", store),
+        store=PrefixStore(f"cppo/attempt_{attempt}", store),
         rank=rank,
         world_size=world_size,
     )

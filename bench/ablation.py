@@ -37,7 +37,7 @@ def run_once(task: str, variant: str, seed: str, iterations: int, log_root: Path
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--tasks", default="MultiGoal,CartpoleBalance")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--variants", default="", help="comma-separated subset of the variant names (default: all)")

@@ -124,7 +124,7 @@ def main() -> None:
                 print(f"| {part} | {ms:.1f} | {100 * clock[part] / total:.0f} % |")
             print(f"| raw jitted step, same randomized models, {steps} steps | {1000 * raw:.1f} | VecEnv/raw "
                   f"{raw / env_share:.2f} |\n", flush=True)  # fmt: skip
-            env.close()  # type: ignore[attr-defined]  (rsl_rl's VecEnv declares no close; ours all have one)
+            env.close()
 
 
 if __name__ == "__main__":

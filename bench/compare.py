@@ -206,7 +206,7 @@ def plot(task: str, results: list[dict], path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     own, train_flags = (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--tasks", default="CartpoleBalance,MultiGoal")
     parser.add_argument("--algos", default="ppo,cppo")
     parser.add_argument("--seeds", type=int, default=3, help="seeds 1..N")

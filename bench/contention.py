@@ -47,7 +47,7 @@ def iteration_seconds(argv: list[str], busy: bool) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--task", default="Isaac-Cartpole")
     parser.add_argument("--algo", default="cppo")
     parser.add_argument("--num_envs", type=int, default=1024)

@@ -31,12 +31,14 @@ def worker(args: argparse.Namespace) -> None:
 
     import tasks
     from app.cli import build_runner
+    from cppo.config import CPPOCfg
     from envs import make_env
 
     task = tasks.get_task(args.task)
     env_cfg, agent_cfg = task.env_cfg(), task.agent_cfg(args.algo)
     env_cfg.num_envs = args.num_envs
     if args.flow_steps:
+        assert isinstance(agent_cfg.algorithm, CPPOCfg)  # --flow_steps is given to the cppo workers only
         agent_cfg.algorithm.flow_steps = args.flow_steps
         agent_cfg.algorithm.cuda_graphs = not args.eager
     torch.manual_seed(0)
@@ -58,7 +60,7 @@ def worker(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--task", default="CartpoleBalance")
     parser.add_argument("--num_envs", type=int, default=256)
     parser.add_argument("--iterations", type=int, default=20)

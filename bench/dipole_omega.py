@@ -29,7 +29,7 @@ def run(command: list[str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     own, train_flags = (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--task", default="CartpoleBalance")
     parser.add_argument("--seeds", default="1")
     parser.add_argument("--omegas", default="0,0.5,1,2")
@@ -52,7 +52,9 @@ def main(argv: list[str] | None = None) -> int:
                 out = run(
                     ["play.py", *common, "--headless", "--num_envs", str(args.num_envs), "--omega", str(omega), *flags]
                 )
-                value = float(re.search(r"mean return over \d+ episodes: (-?[\d.]+)", out).group(1))
+                match = re.search(r"mean return over \d+ episodes: (-?[\d.]+)", out)
+                assert match is not None, out[-3000:]
+                value = float(match.group(1))
                 returns.setdefault((mode, omega), []).append(value)
                 print(f"[omega] seed {seed} ω={omega} {mode}: {value:.1f}", flush=True)
 

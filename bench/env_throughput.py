@@ -50,7 +50,7 @@ def raw_steps_per_s(env: PlaygroundVecEnv, steps: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--task", default="CartpoleBalance")
     parser.add_argument("--num_envs", default="256,1024,4096", help="comma-separated env counts")
     parser.add_argument("--steps", type=int, default=300)

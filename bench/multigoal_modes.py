@@ -45,7 +45,7 @@ def trained_policy(log_root: Path, experiment: str, algo: str, overrides: list[s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--algos", default="ppo,cppo")
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--iterations", type=int, default=100)

@@ -72,7 +72,7 @@ def report(rows: list[dict], threshold: float, title: str) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     own, train_flags = (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--task", default="CartpoleBalance")
     parser.add_argument("--algo", default="cppo")
     parser.add_argument("--seeds", type=int, default=8, help="seeds 1..N")

@@ -512,7 +512,7 @@ def apply_values(roots: dict[str, Any], values: dict[str, Any]) -> None:
 def to_plain(value: Any) -> Any:
     """A dataclass (or nested value) as dicts, lists and scalars, readable by yaml.safe_load and
     torch.load(weights_only=True) alike."""
-    if dataclasses.is_dataclass(value):
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
         value = dataclasses.asdict(value)
     if isinstance(value, dict):
         return {k: to_plain(v) for k, v in value.items()}

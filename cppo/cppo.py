@@ -117,6 +117,7 @@ class CPPO(PPO):
         return losses
 
     def ppo_step(self, batch: RolloutStorage.Batch) -> dict[str, torch.Tensor]:
+        assert batch.actions is not None and batch.advantages is not None and batch.old_actions_log_prob is not None
         mean_old, std_old, a0, _ = stored(batch.old_distribution_params)
         s = self.actor.observation(batch.observations)
         mean, std = self.actor.kernel(s, a0)

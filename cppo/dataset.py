@@ -82,13 +82,21 @@ class TransitionRecorder:
         if not self.steps:
             raise UsageError("no steps were recorded")
 
-        def cat(key):
-            if isinstance(self.steps[0][key], dict):
-                return {g: torch.cat([s[key][g] for s in self.steps]).cpu() for g in self.steps[0][key]}
+        def cat(key: str) -> torch.Tensor:
             return torch.cat([s[key] for s in self.steps]).cpu()
 
-        names = ("observations", "actions", "rewards", "dones", "time_outs", "next_observations")
-        return Transitions(*(cat(name) for name in names), meta=meta)
+        def cat_groups(key: str) -> dict[str, torch.Tensor]:
+            return {g: torch.cat([s[key][g] for s in self.steps]).cpu() for g in self.steps[0][key]}
+
+        return Transitions(
+            cat_groups("observations"),
+            cat("actions"),
+            cat("rewards"),
+            cat("dones"),
+            cat("time_outs"),
+            cat_groups("next_observations"),
+            meta=meta,
+        )
 
 
 def read_transitions(path: str | Path) -> Transitions:

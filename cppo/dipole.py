@@ -83,6 +83,7 @@ class DIPOLE(PPO):
         return losses
 
     def step(self, batch: RolloutStorage.Batch) -> dict[str, torch.Tensor]:
+        assert batch.actions is not None and batch.advantages is not None  # rsl_rl types every field optional
         s = self.actor.observation(batch.observations)
         weights = dipole_weights(batch.advantages.squeeze(-1), self.beta, self.weight_shift)
         noise, tau = torch.randn_like(batch.actions), torch.rand_like(batch.actions[..., :1])  # one draw for both

@@ -16,7 +16,7 @@ import torch.nn as nn
 from tensordict import TensorDict
 
 from cppo.errors import UsageError
-from cppo.flow import FlowVelocity, sample_flow
+from cppo.flow import FlowVelocity, Velocity, sample_flow
 from cppo.flow_policy import FlowActor, traced_at_zero_noise
 
 
@@ -64,7 +64,7 @@ class FlowPair(nn.Module):
             self.positive = FlowVelocity(obs_dim, num_actions, hidden_dims, activation)
             self.negative = FlowVelocity(obs_dim, num_actions, hidden_dims, activation)
 
-    def flows(self) -> tuple:
+    def flows(self) -> tuple[Velocity, Velocity]:
         """(π⁺'s velocity, π⁻'s velocity), each usable by sample_flow and flow_matching_loss."""
         if hasattr(self, "shared"):
             return SignedVelocity(self.shared, 1.0), SignedVelocity(self.shared, -1.0)
@@ -75,6 +75,8 @@ class FlowPair(nn.Module):
 
 
 class DipolePolicy(FlowActor):
+    spread: torch.Tensor
+
     def __init__(
         self,
         obs: TensorDict,
@@ -99,7 +101,7 @@ class DipolePolicy(FlowActor):
         self.register_buffer("spread", torch.ones(num_actions), persistent=False)
         self.rollout_sample = self.rollout(self.sample)
 
-    def flows(self) -> tuple:
+    def flows(self) -> tuple[Velocity, Velocity]:
         return self.flow_pair.flows()
 
     def sample(self, obs: torch.Tensor, noise: torch.Tensor, omega: float | torch.Tensor | None = None) -> torch.Tensor:

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import cast
+from typing import Any, Protocol, cast
 
 import torch
 import torch.nn as nn
@@ -27,10 +28,24 @@ from cppo.algorithms import get_algorithm
 from cppo.files import atomic_path
 
 
+class OnnxModule(Protocol):
+    """What the module of an actor's `as_onnx()` offers beside nn.Module (rsl_rl's _OnnxMLPModel, cppo's
+    Deployed*Policy)."""
+
+    @property
+    def input_names(self) -> list[str]: ...
+
+    @property
+    def output_names(self) -> list[str]: ...
+
+    def get_dummy_inputs(self) -> tuple[torch.Tensor, ...]: ...
+
+
 def deployable(actor: nn.Module, residual: bool = True) -> nn.Module:
     """The inference module of an actor: obs (, noise (, omega)) → actions, on the CPU, in eval mode.
     `residual=False`: CPPO's distilled flow without the kernel (cppo.algorithms: flow_only_deployment)."""
-    module = actor.as_onnx(verbose=False) if residual else actor.as_onnx(verbose=False, residual=False)
+    as_onnx = cast(Callable[..., nn.Module], actor.as_onnx)  # rsl_rl's models and cppo's actors all have one
+    module = as_onnx(verbose=False) if residual else as_onnx(verbose=False, residual=False)
     return module.to("cpu").eval()
 
 
@@ -38,7 +53,7 @@ def export_metadata(actor: nn.Module, algorithm: str, residual: bool = True, **e
     """The policy's own facts (algorithm, observation size, sampler, live inputs' defaults) plus the caller's
     (task, env timing, checkpoint). export_policy adds action_dim."""
     spec = get_algorithm(algorithm)
-    facts = {"algorithm": algorithm, "deployed": spec.deployed if residual else "flow"}
+    facts: dict[str, Any] = {"algorithm": algorithm, "deployed": spec.deployed if residual else "flow"}
     if spec.flow:
         facts.update(flow_steps=actor.flow_steps, integrator=actor.integrator)
     facts.update({name: getattr(actor, name) for name in spec.live_inputs})  # e.g. DIPOLE's training ω
@@ -57,7 +72,7 @@ INPUT_MEANINGS = {
 
 def policy_inputs(actor: nn.Module, residual: bool = True) -> dict[str, str]:
     """What each input of the exported graph means, for deploy.yaml."""
-    names = cast(list[str], deployable(actor, residual).input_names)
+    names = cast(OnnxModule, deployable(actor, residual)).input_names
     return {name: INPUT_MEANINGS[name] for name in names}
 
 
@@ -66,8 +81,9 @@ def export_policy(
 ) -> list[Path]:
     """Write policy.onnx and policy.pt into `directory` (each atomically: a reader never sees half a file)."""
     module = deployable(actor, residual)
-    inputs = module.get_dummy_inputs()
-    input_names, output_names = list(module.input_names), list(module.output_names)
+    onnx_module = cast(OnnxModule, module)
+    inputs = onnx_module.get_dummy_inputs()
+    input_names, output_names = list(onnx_module.input_names), list(onnx_module.output_names)
     batched = [
         name for name, x in zip(input_names, inputs, strict=True) if x.dim() > 0
     ] + output_names  # not DIPOLE's scalar ω
@@ -93,7 +109,8 @@ def export_policy(
             )
             add_onnx_metadata(tmp, metadata)
         with atomic_path(jit_path) as tmp:
-            torch.jit.trace(module, inputs).save(tmp, _extra_files={"metadata.json": json.dumps(metadata)})
+            traced = cast(torch.jit.ScriptModule, torch.jit.trace(module, inputs))  # a module traces to a module
+            traced.save(tmp, _extra_files={"metadata.json": json.dumps(metadata)})
     return [onnx_path, jit_path]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import cast
 
 import torch
 import torch.nn as nn
@@ -33,9 +34,14 @@ def mlp(in_dim: int, hidden_dims: tuple[int, ...] | list[int], out_dim: int, act
     return nn.Sequential(*layers)
 
 
+def last_layer(net: nn.Sequential) -> nn.Linear:
+    """The output layer of an `mlp`."""
+    return cast(nn.Linear, net[-1])
+
+
 def zero_output_layer(net: nn.Sequential) -> None:
-    nn.init.zeros_(net[-1].weight)
-    nn.init.zeros_(net[-1].bias)
+    nn.init.zeros_(last_layer(net).weight)
+    nn.init.zeros_(last_layer(net).bias)
 
 
 class FlowVelocity(nn.Module):
@@ -49,10 +55,9 @@ class FlowVelocity(nn.Module):
         self.obs_in = nn.Linear(obs_dim, width)
         self.x_in = nn.Linear(action_dim, width, bias=False)
         self.tau_in = nn.Linear(1 + 2 * num_frequencies, width, bias=False)
-        self.body = nn.Sequential(
-            resolve_nn_activation(activation), mlp(width, hidden_dims[1:], action_dim, activation)
-        )
-        zero_output_layer(self.body[-1])
+        head = mlp(width, hidden_dims[1:], action_dim, activation)
+        self.body = nn.Sequential(resolve_nn_activation(activation), head)
+        zero_output_layer(head)
 
     def encode(self, obs: torch.Tensor) -> torch.Tensor:
         """The observation's share of the first layer (reused across the K steps)."""

@@ -13,6 +13,7 @@ Both first fit the observation normalizers to the dataset (they then keep updati
 from __future__ import annotations
 
 import copy
+from typing import cast
 
 import torch
 import torch.nn as nn
@@ -20,7 +21,7 @@ import torch.nn as nn
 from cppo import rsl_rl_api
 from cppo.dataset import Transitions
 from cppo.dipole import DIPOLE, dipole_weights
-from cppo.flow import flow_matching_loss, mlp
+from cppo.flow import flow_matching_loss, last_layer, mlp
 from cppo.ppo import adam
 
 
@@ -45,7 +46,7 @@ def pretrain(alg, dataset: Transitions, steps: int, batch_size: int, learning_ra
     for index in batches(dataset, steps, batch_size):
         s, actions = alg.actor.observation(dataset.obs(index)), dataset.actions[index]
         noise = torch.randn_like(actions)
-        loss = sum(flow_matching_loss(flow, s, noise, alg.actor.clip(actions)) for flow in flows)
+        loss = cast(torch.Tensor, sum(flow_matching_loss(flow, s, noise, alg.actor.clip(actions)) for flow in flows))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -77,7 +78,7 @@ def train_offline(alg: DIPOLE, dataset: Transitions, cfg, hidden_dims, activatio
     value_level = dataset.rewards.mean() / (1 - alg.gamma)
     q = TwinQ(alg.critic.obs_dim, alg.actor.num_actions, hidden_dims, activation).to(dataset.actions.device)
     with torch.no_grad():
-        for head in (q.q1[-1], q.q2[-1], rsl_rl_api.output_layer(alg.critic)):
+        for head in (last_layer(q.q1), last_layer(q.q2), rsl_rl_api.output_layer(alg.critic)):
             head.bias.fill_(value_level)
     q_target = copy.deepcopy(q).requires_grad_(False)
     q_optimizer = adam(q.parameters(), alg.learning_rate)

@@ -59,7 +59,7 @@ def non_finite(tensors: dict[str, torch.Tensor]) -> list[str]:
 
 
 def time_out_bootstrap(
-    critic: torch.nn.Module, gamma: float, extras: dict, fallback_values: torch.Tensor
+    critic: Callable[[TensorDict], torch.Tensor], gamma: float, extras: dict, fallback_values: torch.Tensor
 ) -> torch.Tensor:
     """γ·V(s_final) on truncated steps, 0 elsewhere; shape [num_envs].
 
@@ -140,9 +140,8 @@ class PPO(RslRlPPO):
                 "ceiling_decay=\"linear\" anneals over the run's length, which rsl_rl's OnPolicyRunner does not tell "
                 'the algorithm: train with cppo.runner:Runner (an OnPolicyRunner, same arguments) or set "none"'
             )
-        bad = non_finite(
-            {f"observations '{k}'": v for k, v in self.storage.observations.items()} | {"rewards": self.storage.rewards}
-        )
+        observations = {f"observations '{k}'": cast(torch.Tensor, v) for k, v in self.storage.observations.items()}
+        bad = non_finite(observations | {"rewards": self.storage.rewards})
         if bad:
             raise NonFiniteError(f"the env returned non-finite {' and '.join(bad)}")
         self._rate_at_iteration_start = self.learning_rate
@@ -205,6 +204,7 @@ class PPO(RslRlPPO):
 
     def process_env_step(self, obs: TensorDict, rewards: torch.Tensor, dones: torch.Tensor, extras: dict) -> None:
         if "time_outs" in extras:
+            assert self.transition.values is not None  # act() stored them
             rewards = rewards + time_out_bootstrap(self.critic, self.gamma, extras, self.transition.values)
             # Hide time-outs from the parent so it does not add its own γ·V(s_t) on top.
             extras = {key: value for key, value in extras.items() if key != "time_outs"}

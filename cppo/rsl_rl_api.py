@@ -57,7 +57,8 @@ def tensorboard_continues_at(logger: Any, step: int) -> Iterator[None]:
     """A continued run's TensorBoard curve picks up at `step` with no repeats: when rsl_rl's logger opens its
     writer, mark a restart there (SummaryWriter's `purge_step`, which rsl_rl does not pass), so TensorBoard drops
     the events at `step` or later that the previous launch wrote after its last checkpoint."""
-    from tensorboard.compat.proto.event_pb2 import Event, SessionLog
+    # protobuf-generated: the module makes these names at import time, where pyright cannot see them
+    from tensorboard.compat.proto.event_pb2 import Event, SessionLog  # pyright: ignore[reportAttributeAccessIssue]
 
     init = logger.init_logging_writer
 

@@ -19,7 +19,6 @@ import statistics
 import sys
 import threading
 from pathlib import Path
-from typing import cast
 
 import numpy as np
 import torch
@@ -47,6 +46,8 @@ class Interrupted(Exception):
 
 
 class Runner(OnPolicyRunner):
+    alg: PPO  # cppo's algorithms all derive from cppo.ppo.PPO
+
     def __init__(self, env, train_cfg: dict, log_dir: str | None = None, device: str = "cpu", meta: dict | None = None):
         rsl_rl_api.check_version()
         train_cfg.setdefault("check_for_nan", False)  # replaced by the per-iteration guard (no per-step host sync)
@@ -86,7 +87,7 @@ class Runner(OnPolicyRunner):
                 flush=True,
             )
 
-        horizon, alg = start + num_learning_iterations, cast(PPO, self.alg)
+        horizon, alg = start + num_learning_iterations, self.alg
         alg.run_left = 1 - start / horizon
 
         def after_iteration(iteration: int) -> None:
@@ -121,6 +122,7 @@ class Runner(OnPolicyRunner):
         """Save the iteration that just finished (rank 0) and close the log; returns the checkpoint's path."""
         if self.logger.writer is None:
             return None
+        assert self.logger.log_dir is not None  # a writer logs to it
         path = os.path.join(self.logger.log_dir, f"model_{iteration}.pt")
         self.save(path)
         self.close_logs()
@@ -129,8 +131,9 @@ class Runner(OnPolicyRunner):
     def close_logs(self) -> None:
         """Write out and close the run's logs: TensorBoard keeps up to 10 s of scalars in memory, W&B its queue."""
         self.logger.stop_logging_writer()
-        if self.logger.writer is not None and hasattr(self.logger.writer, "close"):
-            self.logger.writer.close()
+        close = getattr(self.logger.writer, "close", None)  # rsl_rl's LogWriter declares none; SummaryWriter has one
+        if close is not None:
+            close()
 
     # --- checkpoints ---------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Simulator backends. Each `make_env` result is an rsl_rl VecEnv that also returns
+"""Simulator backends. Each `make_env` result is an rsl_rl VecEnv (`envs.vec_env.CppoVecEnv`) that also returns
 extras["final_observations"] (the true last observation of every env that ended this step)."""
 
 from __future__ import annotations
@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # importing envs (and so the task registry) stays free of torch and rsl_rl
     import torch
-    from rsl_rl.env import VecEnv
+
+    from envs.vec_env import CppoVecEnv
 
 
 def check_assets(task, env_cfg) -> None:
@@ -27,7 +28,7 @@ def check_assets(task, env_cfg) -> None:
         use_menagerie(env_cfg.menagerie_dir, task.menagerie_robot, env_cfg.env_id)
 
 
-def make_env(task, env_cfg, device: str | torch.device) -> VecEnv:
+def make_env(task, env_cfg, device: str | torch.device) -> CppoVecEnv:
     """Build the VecEnv of a registered task (`tasks.TaskSpec`) from its (possibly overridden) env config."""
     if task.backend == "playground":
         from envs.playground import PlaygroundVecEnv, configure_jax

@@ -26,11 +26,11 @@ import sys
 from typing import Any
 
 import torch
-from rsl_rl.env import VecEnv
 from tensordict import TensorDict
 
 from cppo.errors import CppoError
 from envs.config import IsaacLabEnvCfg
+from envs.vec_env import CppoVecEnv
 
 TASK_PREFIX = "Isaac-"
 AGENT_ENTRY_POINT = "rsl_rl_cfg_entry_point"
@@ -143,7 +143,7 @@ def missing_asset(err: Exception) -> str:
     )
 
 
-class IsaacLabVecEnv(VecEnv):
+class IsaacLabVecEnv(CppoVecEnv):
     """Isaac Lab's RslRlVecEnvWrapper plus true final observations and explicit time-outs.
 
     `wrapped` is the rsl_rl VecEnv Isaac Lab's wrapper makes: num_envs, num_actions, max_episode_length,

@@ -13,10 +13,10 @@ from __future__ import annotations
 import math
 
 import torch
-from rsl_rl.env import VecEnv
 from tensordict import TensorDict
 
 from envs.config import MultiGoalCfg  # noqa: F401  (its config lives with the others, import-free)
+from envs.vec_env import CppoVecEnv
 
 
 def goal_positions(num_goals: int, radius: float, device=None) -> torch.Tensor:
@@ -24,7 +24,9 @@ def goal_positions(num_goals: int, radius: float, device=None) -> torch.Tensor:
     return radius * torch.stack([angles.cos(), angles.sin()], dim=-1)
 
 
-class MultiGoalEnv(VecEnv):
+class MultiGoalEnv(CppoVecEnv):
+    cfg: MultiGoalCfg
+
     def __init__(self, cfg: MultiGoalCfg, device: str | torch.device = "cpu"):
         self.cfg, self.device = cfg, torch.device(device)
         self.num_envs, self.num_actions = cfg.num_envs, 2

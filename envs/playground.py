@@ -17,12 +17,12 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jp
 import torch
-from rsl_rl.env import VecEnv
 from tensordict import TensorDict
 
 from cppo.errors import CppoError, UsageError
 from envs import playground_api
 from envs.config import PlaygroundEnvCfg
+from envs.vec_env import CppoVecEnv
 
 MENAGERIE_ENV_VAR = "CPPO_MENAGERIE_DIR"
 PHYSICS_STATE_FIELDS = ("qpos", "qvel", "mocap_pos", "mocap_quat", "xfrc_applied")
@@ -183,8 +183,11 @@ def select_where(done: jax.Array, on_done, otherwise):
     return jax.tree.map(pick, on_done, otherwise)
 
 
-class PlaygroundVecEnv(VecEnv):
+class PlaygroundVecEnv(CppoVecEnv):
     """A batch of Playground envs as an rsl_rl VecEnv (see module docstring for the data path)."""
+
+    cfg: PlaygroundEnvCfg
+    max_episode_length: int
 
     def __init__(self, cfg: PlaygroundEnvCfg, device: str | torch.device = "cpu", menagerie_robot: str | None = None):
         registry = playground_modules()

@@ -15,6 +15,7 @@ import argparse
 import importlib.util
 import json
 from pathlib import Path
+from typing import cast
 
 import mujoco
 import numpy as np
@@ -24,7 +25,7 @@ import onnxruntime as ort
 def cartpole_model() -> mujoco.MjModel:
     """Playground's cartpole.xml and its include files, found without importing Playground (or JAX)."""
     spec = importlib.util.find_spec("mujoco_playground")
-    if spec is None:
+    if spec is None or spec.submodule_search_locations is None:
         raise SystemExit("the model files come with MuJoCo Playground: pip install playground")
     xmls = Path(spec.submodule_search_locations[0]) / "_src" / "dm_control_suite" / "xmls"
     assets = {f.name: f.read_bytes() for f in (xmls / "common").iterdir() if f.is_file()}
@@ -84,7 +85,8 @@ def run(policy_path: str, episodes: int = 10, steps: int = 1000, seed: int = 0) 
             feed = {"obs": observation(data)[None]}
             if "noise" in inputs:
                 feed["noise"] = noise
-            action = np.clip(session.run(None, feed)[0][0], -clip, clip)
+            actions = cast(np.ndarray, session.run(None, feed)[0])  # a dense tensor output
+            action = np.clip(actions[0], -clip, clip)
             data.ctrl[:] = action
             mujoco.mj_step(model, data, nstep=substeps)
             total += reward(data, action)
@@ -93,7 +95,7 @@ def run(policy_path: str, episodes: int = 10, steps: int = 1000, seed: int = 0) 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("policy", help="exported policy.onnx of a CartpoleBalance run")
     parser.add_argument("--episodes", type=int, default=10)
     parser.add_argument("--steps", type=int, default=1000, help="steps per episode (Playground's episode length)")

@@ -9,7 +9,7 @@ import torch
 from tensordict import TensorDict
 
 from cppo.config import AgentCfg, CPPOCfg, CPPOStudyCfg, PolicyCfg
-from cppo.cppo import CPPO
+from cppo.cppo import CPPO, stored
 from helpers import make_algorithm
 
 NUM_ENVS, STEPS = 64, 16
@@ -73,7 +73,7 @@ def test_distilled_flow_matches_the_composite_policy():
     rollout(alg, obs)
     # Give the kernel a non-trivial Δ(s, a0): fit it to a state-dependent, nonlinear map.
     s = alg.actor.observation(alg.storage.observations.flatten(0, 1))
-    a0 = alg.storage.distribution_params[2].flatten(0, 1)
+    a0 = stored(alg.storage.distribution_params).a0.flatten(0, 1)
     target = 0.5 * torch.tanh(3 * a0.flip(-1)) + 0.3 * s
     optimizer = torch.optim.Adam(alg.actor.kernel.net.parameters(), lr=3e-3)
     for _ in range(300):

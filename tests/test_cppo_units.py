@@ -1,6 +1,8 @@
 """Unit tests of CPPO's pieces: Gaussian closed forms, zero initialisation, the conditional-ratio identity,
 save/load, and the flow sampler."""
 
+from typing import cast
+
 import pytest
 import torch
 from tensordict import TensorDict
@@ -8,7 +10,7 @@ from tensordict import TensorDict
 from cppo.config import AgentCfg, CPPOCfg, CPPOStudyCfg, PolicyCfg
 from cppo.cppo import CPPO
 from cppo.cppo_study import CPPOStudy
-from cppo.flow import CudaGraphed, FlowVelocity, sample_flow
+from cppo.flow import CudaGraphed, FlowVelocity, last_layer, sample_flow
 from cppo.kernel import GaussianKernel, gaussian_entropy, gaussian_kl, gaussian_log_prob
 from cppo.ppo import fused
 from helpers import make_algorithm
@@ -84,6 +86,7 @@ def test_act_samples_through_the_reference_and_stores_the_conditioning():
     alg = make_cppo(num_envs=16)
     obs = TensorDict({"policy": torch.randn(16, 3)}, batch_size=[16])
     actions = alg.act(obs)
+    assert alg.transition.distribution_params is not None and alg.transition.actions_log_prob is not None
     mean, std, a0, noise = alg.transition.distribution_params
     assert actions.shape == (16, 2) and torch.equal(a0, noise.clamp(-1, 1))  # fresh flow: a0 = clip(ε)
     assert torch.equal(mean, a0)  # fresh kernel: μ = a0
@@ -94,7 +97,8 @@ def test_act_samples_through_the_reference_and_stores_the_conditioning():
 def test_cuda_graph_sampler_equals_eager_sampler_and_sees_parameter_updates():
     torch.manual_seed(0)
     velocity = FlowVelocity(6, 3, (64, 64)).cuda()
-    torch.nn.init.normal_(velocity.body[-1][-1].weight, std=0.3)  # a non-zero field, so the sample depends on φ
+    output_layer = last_layer(cast(torch.nn.Sequential, velocity.body[-1]))
+    torch.nn.init.normal_(output_layer.weight, std=0.3)  # a non-zero field, so the sample depends on φ
 
     def sample(s, noise, steps):
         return sample_flow(velocity, s, noise, steps, "midpoint")
@@ -105,7 +109,7 @@ def test_cuda_graph_sampler_equals_eager_sampler_and_sees_parameter_updates():
             s, noise = torch.randn(512, 6, device="cuda"), torch.randn(512, 3, device="cuda")
             torch.testing.assert_close(graphed(s, noise, steps=8), sample(s, noise, 8))
     with torch.no_grad():
-        velocity.body[-1][-1].bias.add_(0.25)  # in place, like an optimizer step
+        output_layer.bias.add_(0.25)  # in place, like an optimizer step
     with torch.inference_mode():
         torch.testing.assert_close(graphed(s, noise, steps=8), sample(s, noise, 8))
         torch.testing.assert_close(graphed(s[:100], noise[:100], steps=4), sample(s[:100], noise[:100], 4))

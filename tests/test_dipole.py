@@ -148,4 +148,6 @@ def test_dipole_learns_cartpole_balance(tmp_path):
     assert returns[0][1] < 500 and returns[-1][1] > 700, returns[-10:]  # training return, with exploration noise
     played = run_script("play.py", *common, "--headless", "--num_envs", "64")
     assert played.returncode == 0, played.stderr[-3000:]
-    assert float(re.search(r"mean return over \d+ episodes: (-?[\d.]+)", played.stdout).group(1)) >= 900
+    match = re.search(r"mean return over \d+ episodes: (-?[\d.]+)", played.stdout)
+    assert match is not None, played.stdout[-3000:]
+    assert float(match.group(1)) >= 900

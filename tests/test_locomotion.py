@@ -85,7 +85,9 @@ def test_viewer_keys_steer_the_command():
     up, left, comma, zero, letter_a = 265, 263, 44, 48, 65
     command = (0.0, 0.0, 0.0)
     for key in (up, up, left, comma):
-        command = joystick_key(command, key)
+        steered = joystick_key(command, key)
+        assert steered is not None
+        command = steered
     assert command == pytest.approx((0.2, 0.1, 0.1))
     assert joystick_key(command, zero) == (0.0, 0.0, 0.0)
     assert joystick_key(command, letter_a) is None
@@ -156,7 +158,8 @@ def test_cpu_smoke_run_trains_checkpoints_and_records(name, algos, menagerie_dir
 def read_frames(video) -> np.ndarray:
     import imageio
 
-    return np.stack(list(imageio.v2.mimread(video, format="FFMPEG", memtest=False)))
+    # imageio's stub types memtest as its default's str; it documents bool, int, float or str
+    return np.stack(list(imageio.v2.mimread(video, format="FFMPEG", memtest=False)))  # pyright: ignore[reportArgumentType]
 
 
 def test_play_holds_the_joystick_command(menagerie_dir):

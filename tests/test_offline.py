@@ -169,7 +169,9 @@ def test_bad_offline_flags_are_one_line_errors(tmp_path):
 
 def played_return(result) -> float:
     assert result.returncode == 0, result.stderr[-3000:]
-    return float(re.search(r"mean return over \d+ episodes: (-?[\d.]+)", result.stdout).group(1))
+    match = re.search(r"mean return over \d+ episodes: (-?[\d.]+)", result.stdout)
+    assert match is not None, result.stdout[-3000:]
+    return float(match.group(1))
 
 
 @pytest.mark.slow

@@ -126,7 +126,8 @@ def test_headless_play_records_a_moving_video_exports_and_reports_the_return(tin
     episodes, _ = mean_return(result.stdout)
     assert episodes == 4  # 40 steps: each of the 4 envs ended one episode
     (video,) = (run_dir / "videos" / "play").glob("*.mp4")
-    frames = np.stack(list(imageio.v2.mimread(video, format="FFMPEG", memtest=False)))
+    # imageio's stub types memtest as its default's str; it documents bool, int, float or str
+    frames = np.stack(list(imageio.v2.mimread(video, format="FFMPEG", memtest=False)))  # pyright: ignore[reportArgumentType]
     assert len(frames) == 30 and (frames != frames[:1]).any()
     metadata = ort.InferenceSession(str(run_dir / "exported" / "policy.onnx")).get_modelmeta().custom_metadata_map
     assert metadata["task"] == "CartpoleBalance" and metadata["checkpoint"] == "model_1.pt"

@@ -1,6 +1,9 @@
 """Time-outs bootstrap from V(s_final), the true last observation, not from V(s_t) as rsl_rl does."""
 
+from typing import cast
+
 import torch
+from rsl_rl.env import VecEnv
 from tensordict import TensorDict
 
 from cppo.config import AgentCfg
@@ -17,7 +20,7 @@ def make_ppo() -> PPO:
     cfg = AgentCfg().to_runner_dict(critic_group="policy")
     cfg["multi_gpu"] = None
     obs = TensorDict({"policy": torch.zeros(2, 3)}, batch_size=[2])
-    return PPO.construct_algorithm(obs, TwoEnvs(), cfg, "cpu")
+    return cast(PPO, PPO.construct_algorithm(obs, cast(VecEnv, TwoEnvs()), cfg, "cpu"))
 
 
 def test_time_out_reward_uses_value_of_final_observation():
@@ -46,6 +49,7 @@ def test_without_final_observations_it_is_rsl_rl_behaviour():
     time_outs = torch.tensor([1.0, 1.0])
     with torch.inference_mode():
         ppo.act(obs)
+        assert ppo.transition.values is not None
         values = ppo.transition.values.squeeze(-1).clone()
         ppo.process_env_step(obs, rewards, time_outs.clone(), {"time_outs": time_outs})
     assert torch.allclose(ppo.storage.rewards[0].squeeze(-1), rewards + ppo.gamma * values)

@@ -68,6 +68,7 @@ def test_sigkill_at_random_moments_then_resume_never_loses_the_run(tmp_path):
             load_checkpoint(str(path))  # raises on a truncated or corrupt file
     print(f"{mid_write} of {kills} kills landed inside a checkpoint write")
     finish = train_process(tmp_path, "--max_iterations", str(total), *big, "--resume")
+    assert finish.stderr is not None
     assert finish.wait(timeout=600) == 0, finish.stderr.read()[-3000:]
     (run_dir,) = tmp_path.glob("MultiGoal_ppo/*")  # every resume continued the same run
     assert load_checkpoint(str(run_dir / f"model_{total - 1}.pt"))["iter"] == total - 1
@@ -219,11 +220,12 @@ def test_same_seed_gives_identical_losses(tmp_path):
 def test_resume_restores_learning_rate_and_rng_streams(tmp_path):
     agent = get_task("MultiGoal").agent_cfg("ppo")
     agent.num_steps_per_env = 10
-    runner = Runner(MultiGoalEnv(MultiGoalCfg(num_envs=32)), agent.to_runner_dict("policy"), log_dir=str(tmp_path))
+    env = MultiGoalEnv(MultiGoalCfg(num_envs=32))
+    runner = Runner(env, agent.to_runner_dict("policy"), log_dir=str(tmp_path))
     runner.learn(2)
     runner.alg.learning_rate = 3.3e-4
     runner.save(str(tmp_path / "model_1.pt"))
-    next_draws, env_stream = torch.rand(3), runner.env.rng_state()
+    next_draws, env_stream = torch.rand(3), env.rng_state()
 
     other_env = MultiGoalEnv(MultiGoalCfg(num_envs=32, seed=99))
     fresh = Runner(other_env, agent.to_runner_dict("policy"), log_dir=str(tmp_path / "b"))
