@@ -1,4 +1,4 @@
-"""Conditional PPO (Liu, Yang, Chen 2026), as specified in ../shared/docs/cppo.md ("One iteration").
+"""Conditional PPO (Liu, Yang, Chen 2026), as specified in docs/specs/cppo.md ("One iteration").
 
 Per iteration:
  1. rollout   a0 = ODE-solve φ_ref from ε (K steps); a ~ N(μ_θ(s, a0), σ_θ²)             → act()

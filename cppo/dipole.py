@@ -1,4 +1,4 @@
-"""DIPOLE, on-policy (Liang, Zheng et al. 2026), as stated in ../shared/docs/dipole.md.
+"""DIPOLE, on-policy (Liang, Zheng et al. 2026), as stated in docs/specs/dipole.md.
 
 Per iteration:
  1. rollout  a = guided K-step sample from ε ~ N(0, I) with v = (1 + ω)·v⁺ − ω·v⁻          → act()
