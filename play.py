@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
 
 from app.cli import (
     Parser,
@@ -26,9 +25,6 @@ from app.viewer import format_command
 from cppo.algorithms import REGISTRY as ALGORITHMS
 from cppo.algorithms import get_algorithm, with_capability
 from cppo.errors import UsageError
-
-if TYPE_CHECKING:
-    from envs.vec_env import Steerable
 
 PLAY_NUM_ENVS = 32
 
@@ -167,11 +163,11 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(agent_cfg.seed)
     env = make_env(task, env_cfg, device)
     if args.command is not None:
-        if not getattr(env, "has_command", False):
+        if not env.has_command:
             raise UsageError(
                 f"--command: {task.name} takes no velocity command (joystick tasks do, e.g. Go1JoystickFlatTerrain)"
             )
-        cast("Steerable", env).set_command(tuple(args.command))
+        env.set_command(tuple(args.command))
         print(f"[cppo] command: {format_command(args.command)}")
     runner = build_runner(env, task.name, args.algo, env_cfg, agent_cfg, device)
     runner.load(str(checkpoint), same_task=False)
@@ -294,7 +290,7 @@ def play(env, act, args, interactive: bool, run_dir, name: str, steps_kept=None)
     recorder = make_recorder(env, run_dir / "videos" / "play", name, args.camera) if args.video else None
     if recorder is not None:
         steps = max(steps, args.video_length)
-    viewer = InteractiveViewer(env, args.camera, args.command) if interactive and hasattr(env, "mj_model") else None
+    viewer = InteractiveViewer(env, args.camera, args.command) if interactive and env.mj_model is not None else None
     until_closed = viewer is not None and args.steps is None
 
     obs = env.get_observations()

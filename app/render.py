@@ -12,9 +12,15 @@ import math
 import os
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cppo.errors import CppoError, UsageError
 from cppo.files import partial_path
+
+if TYPE_CHECKING:
+    import torch
+
+    from envs.vec_env import CppoVecEnv
 
 
 def configure_gl(headless: bool) -> bool:
@@ -126,12 +132,18 @@ class TrajectoryRecorder:
 
     def __init__(self, env, path: Path):
         self.env, self.path = env, path
-        self.positions = [env.position.clone()]
+        self.positions = [self.plane(env)]
         self.episode_length = env.episode_length_buf.clone()
+
+    @staticmethod
+    def plane(env: CppoVecEnv) -> torch.Tensor:
+        positions = env.plane_positions()
+        assert positions is not None  # make_recorder chose this recorder for it
+        return positions.clone()
 
     def add(self) -> None:
         # A reset jumps back to the start box: draw an episode break (NaN) instead of a line across.
-        position = self.env.position.clone()
+        position = self.plane(self.env)
         position[self.env.episode_length_buf == 0] = float("nan")
         self.positions.append(position)
 
@@ -147,8 +159,8 @@ class TrajectoryRecorder:
 def make_recorder(env, directory: Path, name: str, camera: str | None = None):
     """The recorder that suits the env: video for MuJoCo scenes, a trajectory picture for MultiGoal."""
     directory.mkdir(parents=True, exist_ok=True)
-    if hasattr(env, "mj_model"):
+    if env.mj_model is not None:
         return VideoRecorder(env, directory / f"{name}{VideoRecorder.suffix}", camera=camera)
-    if hasattr(env, "position") and hasattr(env, "goals"):
+    if env.plane_positions() is not None:
         return TrajectoryRecorder(env, directory / f"{name}{TrajectoryRecorder.suffix}")
     raise CppoError(f"{type(env).__name__} cannot be recorded")

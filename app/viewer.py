@@ -76,7 +76,7 @@ class InteractiveViewer:
         import mujoco.viewer
 
         self.env = env
-        self.steerable = bool(getattr(env, "has_command", False))
+        self.steerable = env.has_command
         self.command = (command or (0.0, 0.0, 0.0)) if self.steerable else None
         self.data = mujoco.MjData(env.mj_model)
         view = scene_camera(env.mj_model, camera)

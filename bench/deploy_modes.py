@@ -97,10 +97,7 @@ def evaluate(result: dict, suite: Path) -> dict:
         if name == "sampled":
             act = keeping_states(act, actor.obs_groups, visited)
         torch.manual_seed(agent_cfg.seed)
-        if hasattr(env, "reset"):
-            env.reset()
-        else:
-            env.reset_where(torch.ones(env.num_envs, dtype=torch.bool))
+        env.reset()
         ended, _, _ = play(env, act, play_args, False, checkpoint.parent, checkpoint.stem)
         returns[name] = ended.mean().item() if ended.numel() else math.nan
         print(f"[deploy_modes] {result['task']} {result['algo']} seed {result['seed']}: {name} {returns[name]:.1f}")

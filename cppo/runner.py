@@ -19,6 +19,7 @@ import statistics
 import sys
 import threading
 from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -227,6 +228,16 @@ class Runner(OnPolicyRunner):
         return bool(torch.equal(high, low))
 
 
+@runtime_checkable
+class KeepsRngState(Protocol):
+    """An env with its own random stream (every cppo backend declares one, envs/vec_env.py; a stock rsl_rl VecEnv
+    need not): checkpoints keep it, --resume restores it."""
+
+    def rng_state(self) -> Any: ...
+
+    def set_rng_state(self, state: Any) -> None: ...
+
+
 def rng_state(env) -> dict:
     """Every random stream a run draws from, as plain values and tensors (weights_only-loadable)."""
     numpy_state = np.random.get_state(legacy=False)
@@ -242,8 +253,8 @@ def rng_state(env) -> dict:
     }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
-    if hasattr(env, "rng_state"):
-        state["env"] = env.rng_state()
+    if isinstance(env, KeepsRngState) and (env_state := env.rng_state()) is not None:
+        state["env"] = env_state
     return state
 
 
@@ -262,5 +273,5 @@ def set_rng_state(env, state: dict) -> None:
     )
     if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
         torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
-    if "env" in state and hasattr(env, "set_rng_state"):
+    if "env" in state and isinstance(env, KeepsRngState):
         env.set_rng_state(state["env"])

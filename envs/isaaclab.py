@@ -194,5 +194,9 @@ class IsaacLabVecEnv(CppoVecEnv):
             info["ctrl_dt"] = float(step_dt)
         return info
 
+    def reset(self) -> TensorDict:
+        obs, _ = self.wrapped.reset()
+        return obs
+
     def close(self) -> None:
         self.wrapped.close()

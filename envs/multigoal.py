@@ -75,6 +75,13 @@ class MultiGoalEnv(CppoVecEnv):
         }
         return self.observation(), rewards, time_outs.float(), extras
 
+    def reset(self) -> TensorDict:
+        self.reset_where(torch.ones(self.num_envs, dtype=torch.bool, device=self.device))
+        return self.observation()
+
+    def plane_positions(self) -> torch.Tensor:
+        return self.position
+
     def rng_state(self) -> torch.Tensor:
         return self.generator.get_state()
 

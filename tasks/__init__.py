@@ -23,7 +23,7 @@ DEFAULT_ALGORITHM = "cppo"
 class TaskSpec:
     name: str
     backend: str
-    """"playground" (MuJoCo Playground), "builtin" (small torch envs in envs/) or "isaaclab"."""
+    """A key of envs.BACKENDS: "playground" (MuJoCo Playground), "builtin" (small torch envs), "isaaclab"."""
     env_cfg: Callable[[], Any]
     agent: Callable[[], AgentCfg]
     """The task's default agent config with PPO settings; every algorithm starts from it (cppo.algorithms)."""
@@ -51,8 +51,12 @@ REGISTRY: dict[str, TaskSpec] = {}
 
 
 def register(spec: TaskSpec) -> None:
+    from envs import BACKENDS
+
     if spec.name in REGISTRY:
         raise ValueError(f"task {spec.name} registered twice")
+    if spec.backend not in BACKENDS:
+        raise ValueError(f"task {spec.name}: no backend '{spec.backend}' in envs.BACKENDS ({', '.join(BACKENDS)})")
     REGISTRY[spec.name] = spec
 
 

@@ -43,3 +43,42 @@ def make_algorithm(agent, obs_dim: int = 3, num_actions: int = 2, num_envs: int 
     from cppo.algorithms import build_without_env
 
     return build_without_env(agent, obs_dim, num_actions, num_envs)
+
+
+def check_backend_contract(env) -> None:
+    """envs/vec_env.py's contract, as every backend must meet it (tests/test_backends.py, tests/test_isaaclab.py)."""
+    import torch
+
+    from cppo.errors import UsageError
+    from envs.vec_env import CppoVecEnv
+
+    assert isinstance(env, CppoVecEnv)
+    n = env.num_envs
+    obs = env.get_observations()
+    assert "policy" in obs.keys() and obs.batch_size[0] == n
+    assert env.episode_length_buf.shape == (n,) and env.max_episode_length > 0
+    state = env.rng_state()
+    obs = env.reset()
+    assert obs.batch_size[0] == n
+    # One step before the horizon: every env ends on the next step and reports its true last observation.
+    env.episode_length_buf = torch.full((n,), int(env.max_episode_length) - 1, device=env.device)
+    obs, rewards, dones, extras = env.step(torch.zeros(n, env.num_actions, device=env.device))
+    assert rewards.shape == (n,) and dones.shape == (n,) and extras["time_outs"].shape == (n,)
+    assert bool(dones.bool().all()), "an env that reached max_episode_length did not end"
+    final = extras["final_observations"]
+    assert set(final.keys()) == set(obs.keys())
+    assert all(final[key].shape == obs[key].shape for key in obs.keys())
+    assert isinstance(env.deployment_info, dict) and env.deployment_info
+    if env.mj_model is not None:  # a MuJoCo scene: the viewer and videos need these too
+        assert env.step_dt > 0 and "qpos" in env.physics_state(0)
+    plane = env.plane_positions()
+    assert plane is None or plane.shape == (n, 2)
+    assert isinstance(env.has_command, bool)
+    if not env.has_command:
+        try:
+            env.set_command((0.5, 0.0, 0.0))
+            raise AssertionError("set_command accepted by an env without a command")
+        except UsageError:
+            pass
+    if state is not None:  # restoring the env's random stream replays the same steps
+        env.set_rng_state(env.rng_state())

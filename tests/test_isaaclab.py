@@ -244,3 +244,17 @@ def test_without_isaac_lab_an_isaac_task_says_what_to_install(tmp_path):
         result = run_script(script, "--task", "Isaac-Velocity-Flat-AnymalD", "--log_root", str(tmp_path))
         one_line_error(result, 1, "Isaac-Velocity-Flat-AnymalD", "Isaac Lab is not installed", "install_isaaclab.sh")
     assert not any(tmp_path.iterdir())
+
+
+@needs_isaaclab
+def test_the_isaac_lab_backend_meets_the_backend_contract():
+    """envs/vec_env.py's contract, the same check as the other backends' (tests/test_backends.py), in a process of
+    its own (Isaac Lab's simulation context lives as long as the process)."""
+    script = (
+        "import sys; sys.path.insert(0, 'tests')\n"
+        "from envs import make_env\nfrom helpers import check_backend_contract\nfrom tasks import get_task\n"
+        f"task = get_task('{TASK}'); cfg = task.env_cfg(); cfg.num_envs = 4\n"
+        "env = make_env(task, cfg, 'cpu'); check_backend_contract(env); env.close(); print('contract met')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0 and "contract met" in result.stdout, result.stderr[-3000:]
