@@ -36,12 +36,20 @@ def find_run(log_root: str, experiment: str, load_run: str = "") -> Path:
     root = Path(log_root).expanduser().resolve() / experiment
     runs = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
     if load_run:
-        runs = [p for p in runs if re.fullmatch(load_run, p.name) or p.name == load_run]
+        runs = [p for p in runs if named(load_run, p.name)]
     if not runs:
         existing = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
         listing = f"; runs there: {', '.join(existing[-5:])}" if existing else f"; {root} holds no runs"
         raise CppoError(f"no run {'matching ' + repr(load_run) + ' ' if load_run else ''}in {root}{listing}")
     return runs[-1]
+
+
+def named(pattern: str, name: str) -> bool:
+    """`name` is `pattern`, or matches it as a regex (a pattern that is no regex, e.g. "[", only as a name)."""
+    try:
+        return name == pattern or re.fullmatch(pattern, name) is not None
+    except re.error:
+        return False
 
 
 def checkpoints(run_dir: Path) -> list[Path]:
@@ -63,7 +71,7 @@ def find_checkpoint(run_dir: Path, checkpoint: str = "") -> Path:
         return run_dir / checkpoint
     found = checkpoints(run_dir)
     if checkpoint:
-        found = [p for p in found if re.fullmatch(checkpoint, p.name) or p.name == checkpoint]
+        found = [p for p in found if named(checkpoint, p.name)]
     if not found:
         raise CppoError(f"no checkpoint {repr(checkpoint) + ' ' if checkpoint else ''}in {run_dir}; {listing(run_dir)}")
     return found[-1]

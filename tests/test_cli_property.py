@@ -195,6 +195,8 @@ FOUND = [
     ("train.py", "MultiGoal", ["--seed", "-1"]),  # numpy's ValueError, before the seed's range was checked
     ("train.py", "MultiGoal", ["--num_envs", "9223372036854775808"]),  # torch's integer overflow
     ("train.py", "MultiGoal", ["--num_envs", "2147483648"]),  # killed by the kernel for memory, without a word
+    ("train.py", "MultiGoal", ["--load_run", "[", "--resume"]),  # re.error: a run name that is no regex
+    ("play.py", "MultiGoal", ["--checkpoint", "(", "--algo", "ppo"]),
 ]
 
 
