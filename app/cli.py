@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cppo.algorithms import REGISTRY as ALGORITHMS
+from cppo.algorithms import get_algorithm
 from cppo.checks import validate
 from cppo.config import apply_overrides, apply_values, update_from_plain
 from cppo.errors import CppoError, UsageError
@@ -202,7 +203,7 @@ def build_configs(args: argparse.Namespace, saved: dict | None = None, cpu_sizes
     validate(env_cfg, "env.")
     validate(agent_cfg, "agent.")
     agent_cfg.check_batch(env_cfg.num_envs)
-    if agent_cfg.torch_compile_mode != "none" and not ALGORITHMS[args.algo].torch_compile:
+    if agent_cfg.torch_compile_mode != "none" and not get_algorithm(args.algo).torch_compile:
         compiled = ", ".join(name for name, a in ALGORITHMS.items() if a.torch_compile)
         raise UsageError(
             f"agent.torch_compile_mode={agent_cfg.torch_compile_mode} applies to {compiled} only; "

@@ -51,16 +51,22 @@ class Algorithm:
 
 
 REGISTRY: dict[str, Algorithm] = {}
+"""The algorithms a user chooses from: --help, --list and error messages name these."""
+STUDIES: dict[str, Algorithm] = {}
+"""Study variants for bench/ (switches measured worse than the defaults): `--algo NAME` runs them, nothing lists
+them."""
 
 
-def register(algorithm: Algorithm) -> Algorithm:
-    if algorithm.name in REGISTRY:
+def register(algorithm: Algorithm, study: bool = False) -> Algorithm:
+    if algorithm.name in REGISTRY or algorithm.name in STUDIES:
         raise ValueError(f"algorithm {algorithm.name} registered twice")
-    REGISTRY[algorithm.name] = algorithm
+    (STUDIES if study else REGISTRY)[algorithm.name] = algorithm
     return algorithm
 
 
 def get_algorithm(name: str) -> Algorithm:
+    if name in STUDIES:
+        return STUDIES[name]
     if name not in REGISTRY:
         close = difflib.get_close_matches(name, REGISTRY, n=2, cutoff=0.5)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
@@ -81,7 +87,7 @@ register(Algorithm("dipole", DipoleCfg, "two flows (π⁺, π⁻) and a greedine
 register(Algorithm("fpo", FPOCfg, "flow policy trained by FPO++ (flow-matching ratio, asymmetric trust region)",
                    "flow", flow=True))  # fmt: skip
 register(Algorithm("cppo_study", CPPOStudyCfg, "CPPO with its study switches (docs/ablation.md; not for robots)",
-                   "flow+residual", flow=True, flow_only_deployment=True))  # fmt: skip
+                   "flow+residual", flow=True, flow_only_deployment=True), study=True)  # fmt: skip
 
 
 def build_without_env(agent, obs_dim: int, num_actions: int, num_envs: int = 8, device: str = "cpu"):
