@@ -87,12 +87,7 @@ class CPPO(PPO):
         a0 = self.actor.rollout_reference(s, noise)
         mean, std = self.actor.kernel(s, a0)
         actions = mean + std * torch.randn_like(mean)
-        self.transition.actions = actions
-        self.transition.actions_log_prob = gaussian_log_prob(actions, mean, std)
-        self.transition.distribution_params = Conditioning(mean, std, a0, noise)
-        self.transition.values = self.critic(obs)
-        self.transition.observations = obs
-        return actions
+        return self.record(obs, actions, gaussian_log_prob(actions, mean, std), Conditioning(mean, std, a0, noise))
 
     # --- 3. conditional PPO, 4. distillation, 5. reference update -------------------------------------
 

@@ -21,7 +21,7 @@ from rsl_rl.storage import RolloutStorage
 from tensordict import TensorDict
 
 from cppo.dipole_policy import DipolePolicy
-from cppo.flow import action_spread, flow_matching_loss
+from cppo.flow import flow_matching_loss
 from cppo.ppo import PPO, construct_flow_algorithm
 
 
@@ -61,26 +61,12 @@ class DIPOLE(PPO):
         actions = self.actor.rollout_sample(s, noise, omega=self.actor.omega)
         if self.explore_std > 0:
             actions = self.actor.clip(actions + self.explore_std * torch.randn_like(actions))
-        self.transition.actions = actions
-        self.transition.actions_log_prob = torch.zeros(s.shape[0], device=s.device)  # unused: no likelihood
-        self.transition.distribution_params = ()
-        self.transition.values = self.critic(obs)
-        self.transition.observations = obs
-        return actions
+        return self.record(obs, actions)  # no likelihood to store
 
     # --- 3. weights, 4. the two weighted flow fits and the critic -------------------------------------
 
     def optimize(self) -> dict[str, float]:
-        losses = self.mean_over_mini_batches(self.step)
-
-        observations = self.storage.observations.flatten(0, 1)
-        self.actor.spread = action_spread(
-            self.actor.sample, self.actor.observation(observations), self.actor.num_actions, self.spread_samples
-        )
-        self.actor.update_normalization(observations)
-        self.critic.update_normalization(observations)
-        self.storage.clear()
-        return losses
+        return self.likelihood_free_update(self.step, self.spread_samples)
 
     def step(self, batch: RolloutStorage.Batch) -> dict[str, torch.Tensor]:
         assert batch.actions is not None and batch.advantages is not None  # rsl_rl types every field optional

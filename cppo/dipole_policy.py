@@ -10,6 +10,7 @@ whose observation input carries a ±1 sign (`shared_network`, half the parameter
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import torch
 import torch.nn as nn
@@ -17,7 +18,7 @@ from tensordict import TensorDict
 
 from cppo.errors import UsageError
 from cppo.flow import FlowVelocity, Velocity, sample_flow
-from cppo.flow_policy import FlowActor, traced_at_zero_noise
+from cppo.flow_policy import LikelihoodFreeActor, traced_at_zero_noise
 
 
 class SignedVelocity:
@@ -74,31 +75,20 @@ class FlowPair(nn.Module):
         return sample_flow(GuidedVelocity(*self.flows(), omega), obs, noise, steps, integrator)
 
 
-class DipolePolicy(FlowActor):
-    spread: torch.Tensor
-
+class DipolePolicy(LikelihoodFreeActor):
     def __init__(
         self,
         obs: TensorDict,
         obs_groups: dict[str, list[str]],
         num_actions: int,
-        hidden_dims=(256, 256, 256),
-        activation: str = "elu",
-        obs_normalization: bool = True,
         shared_network: bool = False,
         omega: float = 1.0,
-        flow_steps: int = 8,
-        integrator: str = "euler",
-        action_limit: float = 1.0,
-        cuda_graphs: bool = True,
+        **shared: Any,
     ):
-        super().__init__(
-            obs, obs_groups, num_actions, obs_normalization, flow_steps, integrator, action_limit, cuda_graphs
-        )
+        """`shared`: FlowActor's options (flow networks, normalization, sampler, action box)."""
+        super().__init__(obs, obs_groups, num_actions, **shared)
         self.omega = omega
-        self.flow_pair = FlowPair(self.obs_dim, num_actions, hidden_dims, activation, shared_network)
-        # Spread of the policy's actions at fixed states (what rsl_rl logs as Policy/mean_std); set by DIPOLE.
-        self.register_buffer("spread", torch.ones(num_actions), persistent=False)
+        self.flow_pair = FlowPair(self.obs_dim, num_actions, self.hidden_dims, self.activation, shared_network)
         self.rollout_sample = self.rollout(self.sample)
 
     def flows(self) -> tuple[Velocity, Velocity]:
@@ -108,10 +98,6 @@ class DipolePolicy(FlowActor):
         """Guided K-step sample from normalized observations; ω defaults to the training value."""
         omega = self.omega if omega is None else omega
         return self.clip(self.flow_pair.sample(obs, noise, omega, self.flow_steps, self.integrator))
-
-    @property
-    def output_std(self) -> torch.Tensor:
-        return self.spread
 
     def forward(self, obs: TensorDict, noise: torch.Tensor | None = None, omega: float | None = None) -> torch.Tensor:
         s = self.observation(obs)

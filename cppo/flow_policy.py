@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import copy
 import warnings
-from typing import cast
+from typing import Any, cast
 
 import torch
 import torch.nn as nn
 from rsl_rl.modules import EmpiricalNormalization
 from tensordict import TensorDict
 
-from cppo.flow import CudaGraphed, FlowVelocity, sample_flow
+from cppo.flow import CudaGraphed, FlowVelocity, action_spread, sample_flow
 from cppo.kernel import GaussianKernel
 
 
@@ -27,6 +27,8 @@ class FlowActor(nn.Module):
         obs: TensorDict,
         obs_groups: dict[str, list[str]],
         num_actions: int,
+        hidden_dims=(256, 256, 256),
+        activation: str = "elu",
         obs_normalization: bool = True,
         flow_steps: int = 8,
         integrator: str = "euler",
@@ -34,6 +36,7 @@ class FlowActor(nn.Module):
         cuda_graphs: bool = True,
     ):
         super().__init__()
+        self.hidden_dims, self.activation = tuple(hidden_dims), activation  # the flow networks' (each actor's own)
         self.obs_groups = list(obs_groups["actor"])
         self.obs_dim = sum(obs[group].shape[-1] for group in self.obs_groups)
         self.num_actions = num_actions
@@ -73,6 +76,32 @@ class FlowActor(nn.Module):
         """Called once behaviour cloning has fitted `flows()`."""
 
 
+class LikelihoodFreeActor(FlowActor):
+    """A flow actor whose actions have no closed-form density (FPO++, DIPOLE): where rsl_rl logs a Gaussian's σ
+    (Policy/mean_std) it logs the measured spread of the actions at fixed states."""
+
+    spread: torch.Tensor
+
+    def __init__(self, obs: TensorDict, obs_groups: dict[str, list[str]], num_actions: int, **shared: Any):
+        """`shared`: FlowActor's options (flow network, normalization, sampler, action box)."""
+        super().__init__(obs, obs_groups, num_actions, **shared)
+        self.register_buffer("spread", torch.ones(num_actions), persistent=False)
+
+    def sample(self, obs: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """The policy's K-step sample from normalized observations, inside the action box."""
+        raise NotImplementedError
+
+    @property
+    def output_std(self) -> torch.Tensor:
+        return self.spread
+
+    def after_update(self, observations: TensorDict, spread_samples: int) -> None:
+        """Measure the spread under the normalization the update used, then update the normalization (the stored
+        rollout quantities were computed under the old one)."""
+        self.spread = action_spread(self.sample, self.observation(observations), self.num_actions, spread_samples)
+        self.update_normalization(observations)
+
+
 class FlowPolicy(FlowActor):
     """CPPO's actor: the flow φ, its reference φ_ref and the Gaussian kernel θ."""
 
@@ -81,28 +110,22 @@ class FlowPolicy(FlowActor):
         obs: TensorDict,
         obs_groups: dict[str, list[str]],
         num_actions: int,
-        hidden_dims=(256, 256, 256),
-        activation: str = "elu",
-        obs_normalization: bool = True,
         kernel_hidden_dims=(256, 256),
         init_std: float = 0.5,
         min_std: float = 0.02,
         max_std: float = 2.0,
         state_dependent_std: bool = False,
-        flow_steps: int = 8,
-        integrator: str = "euler",
-        action_limit: float = 1.0,
-        cuda_graphs: bool = True,
+        **shared: Any,
     ):
-        super().__init__(
-            obs, obs_groups, num_actions, obs_normalization, flow_steps, integrator, action_limit, cuda_graphs
-        )
-        self.flow = FlowVelocity(self.obs_dim, num_actions, hidden_dims, activation)
+        """`shared`: FlowActor's options (flow network, normalization, sampler, action box)."""
+        super().__init__(obs, obs_groups, num_actions, **shared)
+        self.flow = FlowVelocity(self.obs_dim, num_actions, self.hidden_dims, self.activation)
         self.reference = copy.deepcopy(self.flow).requires_grad_(False)
         self.rollout_reference = self.rollout(self.sample_reference)
         self.kernel = GaussianKernel(
-            self.obs_dim, num_actions, kernel_hidden_dims, activation, init_std, min_std, max_std, state_dependent_std
-        )
+            self.obs_dim, num_actions, kernel_hidden_dims, self.activation, init_std, min_std, max_std,
+            state_dependent_std,
+        )  # fmt: skip
 
     def sample_reference(self, obs: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         return self.clip(sample_flow(self.reference, obs, noise, self.flow_steps, self.integrator))

@@ -24,7 +24,7 @@ import torch.nn as nn
 from rsl_rl.storage import RolloutStorage
 from tensordict import TensorDict
 
-from cppo.flow import Velocity, action_spread, flow_matching_error
+from cppo.flow import Velocity, flow_matching_error
 from cppo.fpo_policy import FPOPolicy
 from cppo.ppo import PPO, construct_flow_algorithm
 
@@ -121,26 +121,13 @@ class FPO(PPO):
         noise = torch.randn(num_envs, self.samples_per_action, num_actions, device=s.device)
         low, high = TAU_RANGE
         tau = low + (high - low) * torch.rand(num_envs, self.samples_per_action, 1, device=s.device)
-        self.transition.actions = actions
-        self.transition.actions_log_prob = torch.zeros(num_envs, device=s.device)  # unused: no likelihood
-        self.transition.distribution_params = Draws(noise, tau, flow_losses(self.actor.flow, s, actions, noise, tau))
-        self.transition.values = self.critic(obs)
-        self.transition.observations = obs
-        return actions
+        return self.record(obs, actions, params=Draws(noise, tau, flow_losses(self.actor.flow, s, actions, noise, tau)))
 
     # --- 3. the update ---------------------------------------------------------------------------------
 
     def optimize(self) -> dict[str, float]:
-        losses = self.mean_over_mini_batches(self.step)
-
-        observations = self.storage.observations.flatten(0, 1)
-        s = self.actor.observation(observations)
-        self.actor.spread = action_spread(self.actor.sample, s, self.actor.num_actions, self.spread_samples)
-        # After the update: the stored losses were computed under the same normalization, so r = 1 at φ_old.
-        self.actor.update_normalization(observations)
-        self.critic.update_normalization(observations)
-        self.storage.clear()
-        return losses
+        # The stored flow losses were computed under the old normalization (so r = 1 at φ_old): it moves after.
+        return self.likelihood_free_update(self.step, self.spread_samples)
 
     def step(self, batch: RolloutStorage.Batch) -> dict[str, torch.Tensor]:
         actions, advantages, stored = batch.actions, batch.advantages, batch.old_distribution_params

@@ -17,7 +17,7 @@ import inspect
 import math
 from collections.abc import Callable
 from itertools import chain
-from typing import cast
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 import torch.nn as nn
@@ -28,6 +28,9 @@ from rsl_rl.utils import reduce_gradients_in_buckets, resolve_class, resolve_obs
 from tensordict import TensorDict
 
 from cppo.errors import CppoError, UsageError
+
+if TYPE_CHECKING:
+    from cppo.flow_policy import LikelihoodFreeActor
 
 
 def fused(optimizer: torch.optim.Optimizer) -> torch.optim.Optimizer:
@@ -164,6 +167,33 @@ class PPO(RslRlPPO):
         return super().update()
 
     # --- what the flow algorithms' own updates share ---------------------------------------------------
+
+    def record(
+        self, obs: TensorDict, actions: torch.Tensor, log_prob: torch.Tensor | None = None, params: Any = ()
+    ) -> torch.Tensor:
+        """What rsl_rl's storage keeps of this rollout step: the action, its log-density (zeros for the flow
+        methods without one), the algorithm's conditioning (`params`), the critic's value. Returns the action."""
+        self.transition.actions = actions
+        self.transition.actions_log_prob = (
+            torch.zeros(len(actions), device=actions.device) if log_prob is None else log_prob
+        )
+        self.transition.distribution_params = params
+        self.transition.values = self.critic(obs)
+        self.transition.observations = obs
+        return actions
+
+    def likelihood_free_update(
+        self, step: Callable[[RolloutStorage.Batch], dict[str, torch.Tensor]], spread_samples: int
+    ) -> dict[str, float]:
+        """The update of the flow methods without a likelihood (FPO++, DIPOLE): `step` on every mini-batch; then
+        the actor's action spread and both normalizers are refreshed — after the update, because the stored
+        rollout quantities were computed under the old normalization — and the rollout is cleared."""
+        losses = self.mean_over_mini_batches(step)
+        observations = self.storage.observations.flatten(0, 1)
+        cast("LikelihoodFreeActor", self.actor).after_update(observations, spread_samples)
+        self.critic.update_normalization(observations)
+        self.storage.clear()
+        return losses
 
     def mean_over_mini_batches(
         self, step: Callable[[RolloutStorage.Batch], dict[str, torch.Tensor]]
