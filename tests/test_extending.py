@@ -70,6 +70,8 @@ class PointLineCfg:  # step 1: a typed config; `limits` states each field's rang
 class PointLineEnv(CppoVecEnv):
     """step 2: the env — a point on a line pushed towards 0 (reward 1 − |x|), as the contract asks."""
 
+    cfg: PointLineCfg
+
     def __init__(self, cfg: PointLineCfg, device: str | torch.device = "cpu"):
         self.cfg, self.device = cfg, torch.device(device)
         self.num_envs, self.num_actions, self.max_episode_length = cfg.num_envs, 1, cfg.episode_length
