@@ -163,17 +163,19 @@ def check(script: str, argv: list[str]) -> None:
 
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory) -> Path:
-    """A log root with one finished MultiGoal run per algorithm (for --resume and play.py), a file, random bytes."""
+    """Log roots with one finished MultiGoal run per algorithm: logs/ for train.py (--resume; train examples add
+    runs there) and play_logs/ for play.py (untouched by train examples); a file, random bytes."""
     root = tmp_path_factory.mktemp("cli")
     (root / "a_file").write_text("not a folder")
     (root / "random.bin").write_bytes(os.urandom(4096))
     for algo in ("ppo", "cppo"):
-        trained = subprocess.run(
-            [sys.executable, "train.py", "--task", "MultiGoal", "--algo", algo, "--log_root", str(root / "logs"),
-             "--max_iterations", "2", "--num_envs", "16", *TINY],
-            cwd=ROOT, capture_output=True, text=True,
-        )  # fmt: skip
-        assert trained.returncode == 0, trained.stderr[-3000:]
+        for logs in ("logs", "play_logs"):
+            trained = subprocess.run(
+                [sys.executable, "train.py", "--task", "MultiGoal", "--algo", algo, "--log_root", str(root / logs),
+                 "--max_iterations", "2", "--num_envs", "16", *TINY],
+                cwd=ROOT, capture_output=True, text=True,
+            )  # fmt: skip
+            assert trained.returncode == 0, trained.stderr[-3000:]
     return root
 
 
@@ -186,7 +188,7 @@ def train_argv(scratch: Path, task: str, flags: list[str]) -> list[str]:
 
 
 def play_argv(scratch: Path, task: str, flags: list[str]) -> list[str]:
-    return ["--task", task, "--log_root", str(scratch / "logs"), "--headless", *flags]
+    return ["--task", task, "--log_root", str(scratch / "play_logs"), "--headless", *flags]
 
 
 # Command lines this test found failing (fixed since), and the Playground task once in every default run.
