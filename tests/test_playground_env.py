@@ -98,7 +98,11 @@ def test_bad_env_config_values_are_usage_errors():
     from cppo.checks import validate
     from cppo.errors import UsageError
 
-    for field, value, allowed in (("num_envs", 0, "in [1, 16777216]"), ("episode_length", -1, "≥ 0"), ("impl", "cuda", "jax, warp")):
+    for field, value, allowed in (
+        ("num_envs", 0, "16777216"),
+        ("episode_length", -1, "≥ 0"),
+        ("impl", "cuda", "jax, warp"),
+    ):
         with pytest.raises(UsageError, match=f"env.{field}={value}: must be .*{allowed}"):
             cfg = PlaygroundEnvCfg()
             setattr(cfg, field, value)
