@@ -4,19 +4,18 @@ lookup, the task list and building a runner."""
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+from cppo import runs
 from cppo.algorithms import REGISTRY as ALGORITHMS
 from cppo.algorithms import get_algorithm
 from cppo.checks import validate
 from cppo.config import apply_overrides, apply_values, update_from_plain
 from cppo.errors import CppoError, UsageError
-from cppo.runs import find_checkpoint, find_run
 from tasks import DEFAULT_ALGORITHM, DEFAULT_TASK, get_task
 
 
@@ -217,17 +216,9 @@ def experiment_of(args: argparse.Namespace) -> str:
     return args.experiment_name or f"{get_task(args.task or DEFAULT_TASK).name}_{args.algo or DEFAULT_ALGORITHM}"
 
 
-def locate_checkpoint(args: argparse.Namespace, load_run: str = "") -> Path:
-    """--checkpoint as a file path; otherwise the newest run of the experiment (or the one `load_run` /
-    --load_run names) and its newest checkpoint (or --checkpoint's name/regex)."""
-    if (
-        args.checkpoint
-        and args.checkpoint != "latest"
-        and (os.sep in args.checkpoint or Path(args.checkpoint).exists())
-    ):
-        return find_checkpoint(Path(args.checkpoint).parent, args.checkpoint)
-    run_dir = find_run(args.log_root, experiment_of(args), load_run or args.load_run)
-    return find_checkpoint(run_dir, "" if args.checkpoint == "latest" else args.checkpoint)
+def locate_checkpoint(args: argparse.Namespace) -> Path:
+    """The checkpoint --checkpoint / --load_run / --log_root / --experiment_name name (cppo.runs.locate_checkpoint)."""
+    return runs.locate_checkpoint(args.log_root, experiment_of(args), args.load_run, args.checkpoint)
 
 
 def print_task_list() -> None:

@@ -27,9 +27,9 @@ from typing import NoReturn
 
 import yaml
 
-from cppo.errors import CppoError
+from cppo.errors import CppoError, UsageError
 from cppo.files import atomic_write_bytes
-from cppo.runs import checkpoints, find_run, new_run_dir
+from cppo.runs import checkpoints, find_run, locate_checkpoint, new_run_dir
 
 LAUNCHES = "launches.yaml"
 # The environment variables that name a job across its restarts, and those that count the restarts.
@@ -44,6 +44,16 @@ class Launch:
     run_dir: Path | None
     checkpoint: Path | None
     reason: str
+
+
+def distributed_rank(args) -> tuple[int, int, int]:
+    """(rank, local rank, world size) from torchrun's environment, checked against --distributed."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size > 1 and not args.distributed:
+        raise UsageError(f"launched with WORLD_SIZE={world_size} (torchrun?): add --distributed")
+    if args.distributed and "RANK" not in os.environ:
+        raise UsageError("--distributed runs under torchrun: torchrun --nproc_per_node N train.py --distributed ...")
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0")), world_size
 
 
 def job_identity() -> dict[str, str]:
@@ -113,8 +123,6 @@ def choose_launch(args: argparse.Namespace, experiment: str) -> Launch:
             return Launch(run_dir, newest_checkpoint(run_dir), f"{restarted}: continues its run")
     if not args.resume:
         return Launch(None, None, "new run")
-    from app.cli import locate_checkpoint
-
     named = rf".*_{re.escape(args.run_name)}" if args.run_name and not args.load_run else ""
     if args.resume == "auto" and not args.checkpoint:
         try:
@@ -123,7 +131,7 @@ def choose_launch(args: argparse.Namespace, experiment: str) -> Launch:
             return Launch(None, None, "--resume auto: no such run yet, starting it")
         if not checkpoints(run_dir):
             return Launch(run_dir, None, "--resume auto: the run saved no checkpoint yet, restarting it")
-    checkpoint = locate_checkpoint(args, named)
+    checkpoint = locate_checkpoint(args.log_root, experiment, named or args.load_run, args.checkpoint)
     return Launch(checkpoint.parent, checkpoint, f"--resume {args.resume}".replace(" newest", ""))
 
 

@@ -5,7 +5,7 @@ the policy's action distribution where the deterministic sampler loses return (i
     python bench/deploy_modes.py --tasks CartpoleSwingup --algos fpo
 
 For each run: one env of 64, every mode plays one episode of every env from a fresh reset with the same seed,
-through the exported inference module (play.py's `policy_fn`):
+through the exported inference module (app/playback.py's `policy_fn`):
 
     zero       ε = 0 with the trained K (the default deployment, "zero-sampling" in FPO++)
     zero_k32   ε = 0 with K = 32 Euler steps: is the coarse ODE what loses return?
@@ -71,12 +71,12 @@ def evaluate(result: dict, suite: Path) -> dict:
     import torch
 
     from app.cli import build_configs, build_runner
+    from app.playback import policy_fn, run_policy
     from cppo.algorithms import get_algorithm
     from cppo.checkpoint import load_checkpoint
     from cppo.export import deployable
     from cppo.runs import find_checkpoint
     from envs import make_env
-    from play import play, policy_fn
 
     checkpoint = find_checkpoint(suite / result["run_dir"])
     saved = load_checkpoint(str(checkpoint), "cpu")
@@ -89,7 +89,6 @@ def evaluate(result: dict, suite: Path) -> dict:
     actor: Any = runner.alg.get_policy()
     algorithm = get_algorithm(args.algo)
     trained_steps = actor.flow_steps
-    play_args = argparse.Namespace(steps=None, video=False, camera=None, command=None, video_length=0)
     returns, visited = {}, []
     for name, (scale, steps) in MODES.items():
         actor.flow_steps = steps or trained_steps
@@ -98,7 +97,7 @@ def evaluate(result: dict, suite: Path) -> dict:
             act = keeping_states(act, actor.obs_groups, visited)
         torch.manual_seed(agent_cfg.seed)
         env.reset()
-        ended, _, _ = play(env, act, play_args, False, checkpoint.parent, checkpoint.stem)
+        ended, _, _ = run_policy(env, act)
         returns[name] = ended.mean().item() if ended.numel() else math.nan
         print(f"[deploy_modes] {result['task']} {result['algo']} seed {result['seed']}: {name} {returns[name]:.1f}")
     actor.flow_steps = trained_steps

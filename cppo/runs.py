@@ -77,6 +77,16 @@ def find_checkpoint(run_dir: Path, checkpoint: str = "") -> Path:
     return found[-1]
 
 
+def locate_checkpoint(log_root: str, experiment: str, load_run: str = "", checkpoint: str = "") -> Path:
+    """The checkpoint train.py's and play.py's flags name: `checkpoint` as a file path; otherwise the newest run
+    of the experiment (or the one `load_run` names) and its newest checkpoint (or `checkpoint`'s name/regex;
+    "latest" is the newest)."""
+    if checkpoint and checkpoint != "latest" and (os.sep in checkpoint or Path(checkpoint).exists()):
+        return find_checkpoint(Path(checkpoint).parent, checkpoint)
+    run_dir = find_run(log_root, experiment, load_run)
+    return find_checkpoint(run_dir, "" if checkpoint == "latest" else checkpoint)
+
+
 def listing(run_dir: Path) -> str:
     """What checkpoints a folder does hold, for error messages."""
     if not run_dir.is_dir():
