@@ -16,8 +16,8 @@ from app.viewer import InteractiveViewer, format_command
 from cppo.algorithms import REGISTRY as ALGORITHMS
 from cppo.algorithms import Algorithm, get_algorithm, with_capability
 from cppo.checkpoint import check_algorithm, load_checkpoint
-from cppo.config import DipoleCfg
-from cppo.dipole_policy import check_omega
+from cppo.dipole.actor import check_omega
+from cppo.dipole.config import DipoleCfg
 from cppo.errors import UsageError
 from cppo.export import deployable, export_metadata, export_policy, policy_inputs
 from envs import make_env

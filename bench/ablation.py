@@ -32,7 +32,7 @@ def run_once(task: str, variant: str, seed: str, iterations: int, log_root: Path
     """Train one (task, variant, seed) through compare.py's harness (finished runs are read back)."""
     slug = "".join(c if c.isalnum() else "_" for c in variant).strip("_")
     flags = VARIANTS[variant] + (["--max_iterations", str(iterations)] if iterations else [])
-    # cppo_study: CPPO plus the switches (cppo/cppo_study.py); with none set it computes exactly what cppo does
+    # cppo_study: CPPO plus the switches (cppo/cppo/study.py); with none set it computes exactly what cppo does
     return train_once(log_root, task, "cppo_study", int(seed), 0, flags, label=slug)
 
 

@@ -31,7 +31,7 @@ def worker(args: argparse.Namespace) -> None:
 
     import tasks
     from app.cli import build_runner
-    from cppo.config import CPPOCfg
+    from cppo.cppo.config import CPPOCfg
     from envs import make_env
 
     task = tasks.get_task(args.task)

@@ -49,6 +49,9 @@ CONFIGS: dict[str, dict[str, list[str]]] = {
         # round 2, on round 1's winner (gamma0.995): its two next-best knobs
         "gamma0.995-kl0.02": [f"{A}gamma=0.995", f"{A}desired_kl=0.02"],
         "gamma0.995-entropy0.01": [f"{A}gamma=0.995", f"{A}entropy_coef=0.01"],
+        # round 3, the same two knobs as cppo's round 3 on its own winner
+        "gamma0.995-lr3e-3": [f"{A}gamma=0.995", f"{A}max_learning_rate=3e-3"],
+        "gamma0.995-entropy0": [f"{A}gamma=0.995", f"{A}entropy_coef=0"],
     },
     "cppo": {
         "base": [],  # run before round 1 chose min_std=0.2: σ's floor was 0.02
@@ -61,6 +64,11 @@ CONFIGS: dict[str, dict[str, list[str]]] = {
         # round 2, on round 1's winner (minstd0.2): Playground's γ, and a lower ceiling for a rate pinned at 1e-2
         "minstd0.2-gamma0.995": [f"{A}min_std=0.2", f"{A}gamma=0.995"],
         "minstd0.2-gamma0.995-lr3e-3": [f"{A}min_std=0.2", f"{A}gamma=0.995", f"{A}max_learning_rate=3e-3"],
+        # round 3, on the suite's CPPO losses (3 seeds): the kernel's rate sits at the 1e-2 ceiling all run long and
+        # ReacherHard decays from its peak (700 → 421): a lower ceiling; on FingerTurnEasy σ climbed 0.7 → 2.0 (its
+        # cap) under the entropy bonus while the return fell to 157: no bonus (σ's floor holds exploration)
+        "minstd0.2-lr3e-3": [f"{A}min_std=0.2", f"{A}max_learning_rate=3e-3"],
+        "minstd0.2-entropy0": [f"{A}min_std=0.2", f"{A}entropy_coef=0"],
     },
     "fpo": {  # lead 6: the papers' regime, and the clipped actions that pile up at the box's edges
         "base": [],

@@ -13,8 +13,11 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
-from cppo.config import CPPOCfg, CPPOStudyCfg, DipoleCfg, FPOCfg, PPOCfg
+from cppo.config import PPOCfg
+from cppo.cppo.config import CPPOCfg, CPPOStudyCfg
+from cppo.dipole.config import DipoleCfg
 from cppo.errors import UsageError
+from cppo.fpo.config import FPOCfg
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import torch.nn as nn
 
 from cppo import rsl_rl_api
 from cppo.dataset import Transitions
-from cppo.dipole import DIPOLE, dipole_weights
+from cppo.dipole.update import DIPOLE, dipole_weights
 from cppo.flow import flow_matching_loss, last_layer, mlp
 from cppo.ppo import adam
 

@@ -30,7 +30,7 @@ from tensordict import TensorDict
 from cppo.errors import CppoError, UsageError
 
 if TYPE_CHECKING:
-    from cppo.flow_policy import LikelihoodFreeActor
+    from cppo.flow_actor import LikelihoodFreeActor
 
 
 def fused(optimizer: torch.optim.Optimizer) -> torch.optim.Optimizer:
@@ -136,6 +136,23 @@ class PPO(RslRlPPO):
         if start is not None and change > 0:
             value = min(max(value, start / change), start * change)
         self._learning_rate = value
+
+    def adapt_learning_rate(self, kl: torch.Tensor) -> None:
+        """rsl_rl's adaptive rule (÷1.5 above 2·desired_kl, ×1.5 below desired_kl/2, never under 1e-5), written out
+        for the algorithms whose KL rsl_rl's update cannot compute (CPPO's conditional KL); the ceiling applies
+        through the `learning_rate` setter. rsl_rl's own PPO applies the same rule inside its update."""
+        if self.desired_kl is None or self.schedule != "adaptive":
+            return
+        if self.is_multi_gpu:
+            torch.distributed.all_reduce(kl, op=torch.distributed.ReduceOp.SUM)
+            kl = kl / self.gpu_world_size
+        kl_value = kl.item()
+        if kl_value > self.desired_kl * 2.0:
+            self.learning_rate = max(1e-5, self.learning_rate / 1.5)
+        elif 0.0 < kl_value < self.desired_kl / 2.0:
+            self.learning_rate = self.learning_rate * 1.5
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.learning_rate
 
     def update(self) -> dict[str, float]:
         if self.ceiling_decay == "linear" and self.run_left is None:
@@ -268,8 +285,20 @@ def check_settings(section: str, cls: type, given: dict, other: tuple[str, type]
         raise UsageError(f"{section}.{key} is not a setting of {cls.__name__}{hint}; every setting: docs/rsl_rl.md")
 
 
+MOVED = {
+    "cppo.flow_policy:FlowPolicy": "cppo.cppo:FlowPolicy",
+    "cppo.fpo_policy:FPOPolicy": "cppo.fpo:FPOPolicy",
+    "cppo.dipole_policy:DipolePolicy": "cppo.dipole:DipolePolicy",
+}
+"""Actor class names of earlier versions (before each algorithm became one package): configs written with them
+still resolve."""
+
+
 def resolve_named(cfg: dict, section: str) -> tuple[type, dict]:
     """rsl_rl's `resolve_class`, with one line naming the section when its class_name does not resolve."""
+    name = cfg[section].get("class_name")
+    if isinstance(name, str) and name in MOVED:
+        cfg[section] = {**cfg[section], "class_name": MOVED[name]}
     try:
         named, settings = resolve_class(cfg[section])
     except (ImportError, AttributeError, ValueError) as error:

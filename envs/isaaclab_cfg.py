@@ -3,7 +3,7 @@
 They extend Isaac Lab's own `isaaclab_rl.rsl_rl` classes, so a task's `RslRlOnPolicyRunnerCfg` takes them as its
 `algorithm` and `actor`, and Isaac Lab's train and play scripts (`handle_deprecated_rsl_rl_cfg`,
 `create_rsl_rl_runner` → rsl_rl's `OnPolicyRunner(env, agent_cfg.to_dict(), ...)`) build CPPO from their
-`class_name`. Each field is the constructor argument of the same name (cppo/cppo.py, cppo/flow_policy.py);
+`class_name`. Each field is the constructor argument of the same name (cppo/cppo/update.py, cppo/cppo/actor.py);
 defaults are CPPOCfg's where it has the field, else the constructor's. Needs Isaac Lab (bash envs/install_isaaclab.sh).
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from isaaclab.utils import configclass
 from isaaclab_rl.rsl_rl import RslRlMLPModelCfg, RslRlPpoAlgorithmCfg
 
-from cppo.config import CPPOCfg
+from cppo.cppo.config import CPPOCfg
 
 _CPPO = CPPOCfg()  # the one place CPPO's defaults live
 
@@ -20,7 +20,7 @@ _CPPO = CPPOCfg()  # the one place CPPO's defaults live
 @configclass
 class CppoAlgorithmCfg(RslRlPpoAlgorithmCfg):
     """CPPO (cppo.cppo:CPPO): rsl_rl's PPO settings for the conditional kernel, plus the flow's distillation.
-    Defaults are CPPOCfg's (cppo/config.py, where each is documented); Isaac Lab's class leaves PPO's to the task."""
+    Defaults are CPPOCfg's (cppo/cppo/config.py, where each is documented); Isaac Lab's class leaves PPO's to the task."""
 
     class_name: str = "cppo.cppo:CPPO"
     num_learning_epochs: int = _CPPO.num_learning_epochs
@@ -48,12 +48,12 @@ class CppoAlgorithmCfg(RslRlPpoAlgorithmCfg):
 
 @configclass
 class FlowPolicyCfg(RslRlMLPModelCfg):
-    """CPPO's actor (cppo.flow_policy:FlowPolicy): the flow φ, its reference, and the Gaussian kernel.
+    """CPPO's actor (cppo.cppo:FlowPolicy): the flow φ, its reference, and the Gaussian kernel.
 
     A flow policy has no `distribution_cfg` (None) and none of the legacy Gaussian keys Isaac Lab's script
     deletes — `state_dependent_std` among them, so the kernel's σ stays a learned vector here."""
 
-    class_name: str = "cppo.flow_policy:FlowPolicy"
+    class_name: str = "cppo.cppo:FlowPolicy"
     hidden_dims: list[int] = [256, 256, 256]  # noqa: RUF012  (configclass copies mutable defaults)
     """The flow's velocity network."""
     activation: str = "elu"

@@ -10,7 +10,7 @@ point, picked with `--agent`:
 
 (CPU: add `--device cpu agent.device=cpu`.) The config keeps the task's registered sizes — networks, steps
 per env, epochs, mini-batches, γ, λ, learning rate — and names CPPO ("cppo.cppo:CPPO") and its flow policy
-("cppo.flow_policy:FlowPolicy"). `cppo_runner_cfg` gives the same config as a plain dict, for scripts that
+("cppo.cppo:FlowPolicy"). `cppo_runner_cfg` gives the same config as a plain dict, for scripts that
 build rsl_rl's OnPolicyRunner themselves. Isaac Lab's wrapper bootstraps time-outs from V(s_t), as rsl_rl's
 PPO does; cppo's own train.py (`--task Isaac-...`) bootstraps from the env's true final observation.
 """
@@ -30,7 +30,7 @@ def cppo_runner_cfg(isaaclab_agent: dict[str, Any], algo: str = "cppo", **switch
     agent = agent_cfg_from_isaaclab(isaaclab_agent, algo)
     for name, value in switches.items():
         if not hasattr(agent.algorithm, name):
-            raise ValueError(f"{algo} has no setting '{name}' (see cppo/config.py)")
+            raise ValueError(f"{algo} has no setting '{name}' (see the algorithm's config.py: cppo/<algo>/config.py, cppo/config.py for ppo)")
         setattr(agent.algorithm, name, value)
     critic_group = (isaaclab_agent.get("obs_groups") or {}).get("critic", ["policy"])[0]
     runner = agent.to_runner_dict(critic_group)

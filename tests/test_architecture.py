@@ -27,8 +27,10 @@ def modules_loaded_by(statement: str) -> set[str]:
 
 
 def library_modules(package: str, skip: tuple[str, ...] = ()) -> str:
-    names = sorted(p.stem for p in (ROOT / package).glob("*.py") if p.stem != "__init__" and p.stem not in skip)
-    return "; ".join(f"import {package}.{name}" for name in names)
+    """Every module of `package`, sub-packages included, as import statements."""
+    paths = sorted((ROOT / package).rglob("*.py"))
+    names = [".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__") for p in paths]
+    return "; ".join(f"import {name}" for name in names if name.rsplit(".", 1)[-1] not in skip)
 
 
 def test_the_learning_library_imports_no_env_task_or_application_module():

@@ -8,15 +8,16 @@ Sampler: Euler, K = 8, with coupled noise (the distillation pairs each target wi
 import torch
 from tensordict import TensorDict
 
-from cppo.config import AgentCfg, CPPOCfg, CPPOStudyCfg, PolicyCfg
-from cppo.cppo import CPPO, stored
+from cppo.config import AgentCfg, PolicyCfg
+from cppo.cppo.config import CPPOCfg, CPPOStudyCfg
+from cppo.cppo.update import CPPO, stored
 from helpers import make_algorithm
 
 NUM_ENVS, STEPS = 64, 16
 
 
 def make(obs_dim: int, num_actions: int, **switches) -> CPPO:
-    config = CPPOStudyCfg if switches else CPPOCfg  # the study variants (cppo/cppo_study.py) carry the switches
+    config = CPPOStudyCfg if switches else CPPOCfg  # the study variants (cppo/cppo/study.py) carry the switches
     algorithm = config(entropy_coef=0.0, flow_steps=8, integrator="euler", **switches)
     agent = AgentCfg(
         algorithm=algorithm, policy=PolicyCfg(actor_hidden_dims=(64, 64), critic_hidden_dims=(32,), init_noise_std=0.5)

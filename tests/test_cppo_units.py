@@ -7,11 +7,12 @@ import pytest
 import torch
 from tensordict import TensorDict
 
-from cppo.config import AgentCfg, CPPOCfg, CPPOStudyCfg, PolicyCfg
-from cppo.cppo import CPPO
-from cppo.cppo_study import CPPOStudy
+from cppo.config import AgentCfg, PolicyCfg
+from cppo.cppo.config import CPPOCfg, CPPOStudyCfg
+from cppo.cppo.kernel import GaussianKernel, gaussian_entropy, gaussian_kl, gaussian_log_prob
+from cppo.cppo.study import CPPOStudy
+from cppo.cppo.update import CPPO
 from cppo.flow import CudaGraphed, FlowVelocity, last_layer, sample_flow
-from cppo.kernel import GaussianKernel, gaussian_entropy, gaussian_kl, gaussian_log_prob
 from cppo.ppo import fused
 from helpers import make_algorithm
 

@@ -9,8 +9,9 @@ from rsl_rl.storage import RolloutStorage
 from tensordict import TensorDict
 
 from cppo.checks import validate
-from cppo.config import AgentCfg, DipoleCfg, PolicyCfg
-from cppo.dipole import DIPOLE, dipole_weights
+from cppo.config import AgentCfg, PolicyCfg
+from cppo.dipole.config import DipoleCfg
+from cppo.dipole.update import DIPOLE, dipole_weights
 from cppo.errors import UsageError
 from cppo.flow import sample_flow
 from helpers import make_algorithm, one_line_error, run_script, scalars

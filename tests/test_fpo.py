@@ -1,4 +1,4 @@
-"""FPO++ (cppo/fpo.py), in the spirit of CPPO's test plan: the ratio at the old parameters, the trust region's
+"""FPO++ (cppo/fpo/update.py), in the spirit of CPPO's test plan: the ratio at the old parameters, the trust region's
 shape, the surrogate's sign on a bandit, and the update through rsl_rl's storage. Export parity is in
 test_play.py, learning CartpoleBalance in test_learning.py."""
 
@@ -6,8 +6,9 @@ import pytest
 import torch
 from tensordict import TensorDict
 
-from cppo.config import AgentCfg, FPOCfg, PolicyCfg
-from cppo.fpo import clamp_forward, fpo_surrogate
+from cppo.config import AgentCfg, PolicyCfg
+from cppo.fpo.config import FPOCfg
+from cppo.fpo.update import clamp_forward, fpo_surrogate
 from helpers import make_algorithm
 
 SMALL = PolicyCfg(actor_hidden_dims=(32, 32), critic_hidden_dims=(32,), obs_normalization=False)
@@ -45,7 +46,7 @@ def test_ratio_is_exactly_one_at_the_old_parameters():
     fill_rollout(alg, lambda a: -a.square().sum(-1))
     batch = next(alg.storage.mini_batch_generator(1, 1))
     draws = batch.old_distribution_params
-    from cppo.fpo import flow_losses
+    from cppo.fpo.update import flow_losses
 
     s = alg.actor.observation(batch.observations)
     loss_new = flow_losses(alg.actor.flow, s, batch.actions, draws[0], draws[1])

@@ -188,7 +188,7 @@ def test_a_users_isaac_lab_config_trains_plays_and_exports_through_isaac_labs_ow
 def test_registered_agent_configs_translate():
     """Our configs from Isaac Lab 3's registered rsl_rl runner configs (Cartpole; Anymal-D's, which only needs
     reading): the PPO settings, sizes and rollout carry over, for PPO and the flow algorithms alike."""
-    from cppo.config import CPPOCfg
+    from cppo.cppo.config import CPPOCfg
     from tasks.isaaclab import agent_cfg_from_isaaclab, registered_agent
 
     for task in (TASK, "Isaac-Velocity-Flat-AnymalD"):

@@ -7,8 +7,10 @@ import pytest
 import torch
 from tensordict import TensorDict
 
-from cppo.config import AgentCfg, CPPOCfg, DipoleCfg, OfflineCfg, PolicyCfg
+from cppo.config import AgentCfg, OfflineCfg, PolicyCfg
+from cppo.cppo.config import CPPOCfg
 from cppo.dataset import Transitions
+from cppo.dipole.config import DipoleCfg
 from cppo.offline import expectile_loss, pretrain, train_offline
 from helpers import make_algorithm, one_line_error, run_script, scalars
 

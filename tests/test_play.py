@@ -11,8 +11,11 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from cppo.config import AgentCfg, CPPOCfg, DipoleCfg, FPOCfg, PolicyCfg, PPOCfg
+from cppo.config import AgentCfg, PolicyCfg, PPOCfg
+from cppo.cppo.config import CPPOCfg
+from cppo.dipole.config import DipoleCfg
 from cppo.export import deployable, export_metadata, export_policy
+from cppo.fpo.config import FPOCfg
 from cppo.runs import checkpoints
 from helpers import ROOT, make_algorithm, one_line_error, run_script, train_cartpole
 

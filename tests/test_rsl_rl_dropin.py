@@ -80,7 +80,7 @@ def test_the_stock_runner_resumes_and_exports_the_deployed_policy(stock_run, tmp
 
 @pytest.mark.parametrize(
     ("algorithm", "actor"),
-    [("cppo.fpo:FPO", "cppo.fpo_policy:FPOPolicy"), ("cppo.dipole:DIPOLE", "cppo.dipole_policy:DipolePolicy")],
+    [("cppo.fpo:FPO", "cppo.fpo:FPOPolicy"), ("cppo.dipole:DIPOLE", "cppo.dipole:DipolePolicy")],
     ids=["fpo", "dipole"],
 )
 def test_fpo_and_dipole_plug_in_the_same_way(stock_run, tmp_path, algorithm, actor):
@@ -100,7 +100,7 @@ def test_fpo_and_dipole_plug_in_the_same_way(stock_run, tmp_path, algorithm, act
     [
         ("algorithm", "flow_stpes", 4, "algorithm.flow_stpes is not a setting of CPPO (did you mean actor.flow_step"),
         ("actor", "min_sdt", 0.2, "actor.min_sdt is not a setting of FlowPolicy (did you mean actor.min_std?)"),
-        ("actor", "class_name", "cppo.flow_policy:FlowPolicyy", "actor.class_name 'cppo.flow_policy:FlowPolicyy'"),
+        ("actor", "class_name", "cppo.cppo:FlowPolicyy", "actor.class_name 'cppo.cppo:FlowPolicyy'"),
     ],
 )
 def test_a_bad_key_or_class_name_is_one_line(stock_run, section, key, value, message):
@@ -121,12 +121,12 @@ def test_an_annealed_ceiling_under_the_stock_runner_is_one_line_not_ignored(stoc
 
 
 def test_the_page_documents_every_setting():
-    from cppo.cppo import CPPO
-    from cppo.dipole import DIPOLE
-    from cppo.dipole_policy import DipolePolicy
-    from cppo.flow_policy import FlowPolicy
-    from cppo.fpo import FPO
-    from cppo.fpo_policy import FPOPolicy
+    from cppo.cppo.actor import FlowPolicy
+    from cppo.cppo.update import CPPO
+    from cppo.dipole.actor import DipolePolicy
+    from cppo.dipole.update import DIPOLE
+    from cppo.fpo.actor import FPOPolicy
+    from cppo.fpo.update import FPO
 
     page = DOC.read_text()
     for cls in (CPPO, FPO, DIPOLE, FlowPolicy, FPOPolicy, DipolePolicy):

@@ -13,7 +13,7 @@ import torch.nn as nn
 from tensordict import TensorDict
 
 from cppo.flow import FlowVelocity, sample_flow
-from cppo.flow_policy import DeployedFlowPolicy, LikelihoodFreeActor, traced_at_zero_noise
+from cppo.flow_actor import DeployedFlowPolicy, LikelihoodFreeActor, traced_at_zero_noise
 
 
 class FPOPolicy(LikelihoodFreeActor):

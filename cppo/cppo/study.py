@@ -13,8 +13,8 @@ import math
 
 import torch
 
-from cppo.cppo import CPPO
-from cppo.kernel import gaussian_log_prob
+from cppo.cppo.kernel import gaussian_log_prob
+from cppo.cppo.update import CPPO
 
 
 class CPPOStudy(CPPO):

@@ -18,7 +18,7 @@ from tensordict import TensorDict
 
 from cppo.errors import UsageError
 from cppo.flow import FlowVelocity, Velocity, sample_flow
-from cppo.flow_policy import LikelihoodFreeActor, traced_at_zero_noise
+from cppo.flow_actor import LikelihoodFreeActor, traced_at_zero_noise
 
 
 class SignedVelocity:

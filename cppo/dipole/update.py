@@ -20,7 +20,7 @@ import torch.nn as nn
 from rsl_rl.storage import RolloutStorage
 from tensordict import TensorDict
 
-from cppo.dipole_policy import DipolePolicy
+from cppo.dipole.actor import DipolePolicy
 from cppo.flow import flow_matching_loss
 from cppo.ppo import PPO, construct_flow_algorithm
 

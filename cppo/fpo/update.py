@@ -25,7 +25,7 @@ from rsl_rl.storage import RolloutStorage
 from tensordict import TensorDict
 
 from cppo.flow import Velocity, flow_matching_error
-from cppo.fpo_policy import FPOPolicy
+from cppo.fpo.actor import FPOPolicy
 from cppo.ppo import PPO, construct_flow_algorithm
 
 TAU_RANGE = (0.005, 0.995)

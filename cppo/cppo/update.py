@@ -23,9 +23,9 @@ import torch.nn as nn
 from rsl_rl.storage import RolloutStorage
 from tensordict import TensorDict
 
+from cppo.cppo.actor import FlowPolicy
+from cppo.cppo.kernel import gaussian_entropy, gaussian_kl, gaussian_log_prob
 from cppo.flow import action_spread, energy_distance, flow_matching_loss
-from cppo.flow_policy import FlowPolicy
-from cppo.kernel import gaussian_entropy, gaussian_kl, gaussian_log_prob
 from cppo.ppo import PPO, adam, construct_flow_algorithm
 
 
@@ -143,21 +143,6 @@ class CPPO(PPO):
         losses["residual_norm"] = (mean - a0).norm(dim=-1).mean()
         return {key: value.detach() for key, value in losses.items()}
 
-    def adapt_learning_rate(self, kl: torch.Tensor) -> None:
-        """rsl_rl's adaptive rule on the conditional KL (it bounds the marginal KL from above)."""
-        if self.desired_kl is None or self.schedule != "adaptive":
-            return
-        if self.is_multi_gpu:
-            torch.distributed.all_reduce(kl, op=torch.distributed.ReduceOp.SUM)
-            kl = kl / self.gpu_world_size
-        kl_value = kl.item()
-        if kl_value > self.desired_kl * 2.0:
-            self.learning_rate = max(1e-5, self.learning_rate / 1.5)
-        elif 0.0 < kl_value < self.desired_kl / 2.0:
-            self.learning_rate = self.learning_rate * 1.5  # up to max_learning_rate (cppo/ppo.py)
-        for group in self.optimizer.param_groups:
-            group["lr"] = self.learning_rate
-
     def distill(self) -> dict[str, float]:
         """Flow matching of φ onto the updated composite policy, on the stored (s, ε, a0)."""
         s = self.actor.observation(self.storage.observations.flatten(0, 1))
@@ -228,7 +213,7 @@ class CPPO(PPO):
             "flow_fit_floor": energy_distance(composite(), first).item(),
         }
 
-    # --- what the study variants change (cppo/cppo_study.py); the defaults are cppo.md's corrected loop ---
+    # --- what the study variants change (cppo/cppo/study.py); the defaults are cppo.md's corrected loop ---
 
     def kernel_regularizer(self, s, mean, std, a0) -> tuple[torch.Tensor | None, dict[str, torch.Tensor]]:
         """An extra kernel loss and what to log of it: none (with the mean target the kernel needs no anchor)."""

@@ -1,0 +1,66 @@
+"""FPO++'s settings: `agent.algorithm` of `--algo fpo`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from cppo.config import PolicyCfg, PPOCfg
+
+
+@dataclass
+class FPOCfg(PPOCfg):
+    """FPO++ (Yi, Choi et al. 2026; docs/fpo.md): PPO's rollout, critic and optimizer fields, a flow policy
+    whose likelihood ratio is estimated from flow-matching losses. There is no entropy term (entropy_coef is
+    unused) and no KL to adapt the rate on (the schedule is fixed); clip_param is the trust region's ε."""
+
+    schedule: Literal["adaptive", "fixed"] = "fixed"
+    clip_param: float = 0.2
+    """ε of the trust region on each ratio, the task's PPO clip. FPO and FPO++ use 0.05 on their budgets
+    (16–32 epochs, millions of samples per iteration); on ours (5 epochs, 8192 samples) 0.05 held
+    CartpoleBalance at 464 after 100 iterations, 0.2 reached 856 (docs/fpo.md)."""
+    use_clipped_value_loss: bool = False
+    """FPO++ fits the critic with a plain squared error."""
+    # actor network (actor.py)
+    flow_steps: int = 8
+    integrator: Literal["euler", "midpoint"] = "euler"
+    action_limit: float = 1.0
+    cuda_graphs: bool = True
+    """Replay the rollout's K-step sampler from CUDA graphs on a GPU (no effect on a CPU)."""
+    # algorithm (update.py)
+    samples_per_action: int = 16
+    """N (τ, ε) draws per stored action; each gives its own ratio (FPO++: 16 on Go2, 32 on H1/G1)."""
+    ratio: Literal["per_sample", "averaged"] = "per_sample"
+    """per_sample: one ratio per (τ, ε) draw (FPO++); averaged: one per action from the mean loss (FPO)."""
+    trust_region: Literal["aspo", "ppo"] = "aspo"
+    """aspo: PPO clipping for positive advantages, SPO's penalty for negative ones (FPO++); ppo: clipping for
+    both (FPO). The original FPO objective is ratio=averaged, trust_region=ppo."""
+    loss_clamp: float = 20.0
+    """Clamp each flow-matching loss from above before the difference (0: off)."""
+    log_ratio_clamp: float = 10.0
+    """Upper bound on each log-ratio in the forward pass (gradient passes straight through)."""
+    action_noise_std: float = 0.02
+    """Gaussian noise added to the sampled action at rollout; the noisy action is what is stored and fitted."""
+
+    class_name: ClassVar[str] = "cppo.fpo:FPO"
+    not_inherited: ClassVar[tuple[str, ...]] = ("schedule", "use_clipped_value_loss")
+    limits: ClassVar[dict[str, str]] = {
+        **PPOCfg.limits, "flow_steps": ">= 1", "action_limit": "> 0", "samples_per_action": ">= 1",
+        "loss_clamp": ">= 0", "log_ratio_clamp": "> 0", "action_noise_std": ">= 0",
+    }  # fmt: skip
+
+    def invariants(self, prefix: str) -> Iterator[str]:
+        yield from super().invariants(prefix)
+        if self.schedule != "fixed":
+            yield f"bad value {prefix}schedule={self.schedule}: must be fixed (FPO has no KL to adapt the rate on)"
+
+    def actor_fields(self) -> tuple[str, ...]:
+        return ("flow_steps", "integrator", "action_limit", "cuda_graphs")
+
+    def actor_cfg(self, policy: PolicyCfg) -> dict[str, Any]:
+        return {
+            "class_name": "cppo.fpo:FPOPolicy",
+            **policy.network(policy.actor_hidden_dims),
+            **{name: getattr(self, name) for name in self.actor_fields()},
+        }
