@@ -20,7 +20,8 @@ _CPPO = CPPOCfg()  # the one place CPPO's defaults live
 @configclass
 class CppoAlgorithmCfg(RslRlPpoAlgorithmCfg):
     """CPPO (cppo.cppo:CPPO): rsl_rl's PPO settings for the conditional kernel, plus the flow's distillation.
-    Defaults are CPPOCfg's (cppo/cppo/config.py, where each is documented); Isaac Lab's class leaves PPO's to the task."""
+    Defaults are CPPOCfg's (cppo/cppo/config.py, where each is documented); Isaac Lab's class leaves PPO's to
+    the task."""
 
     class_name: str = "cppo.cppo:CPPO"
     num_learning_epochs: int = _CPPO.num_learning_epochs

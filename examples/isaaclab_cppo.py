@@ -30,7 +30,7 @@ def cppo_runner_cfg(isaaclab_agent: dict[str, Any], algo: str = "cppo", **switch
     agent = agent_cfg_from_isaaclab(isaaclab_agent, algo)
     for name, value in switches.items():
         if not hasattr(agent.algorithm, name):
-            raise ValueError(f"{algo} has no setting '{name}' (see the algorithm's config.py: cppo/<algo>/config.py, cppo/config.py for ppo)")
+            raise ValueError(f"{algo} has no setting '{name}' (see cppo/{algo}/config.py; ppo's: cppo/config.py)")
         setattr(agent.algorithm, name, value)
     critic_group = (isaaclab_agent.get("obs_groups") or {}).get("critic", ["policy"])[0]
     runner = agent.to_runner_dict(critic_group)
