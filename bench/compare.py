@@ -86,23 +86,9 @@ def train_once(
     shutil.rmtree(runs / experiment, ignore_errors=True)  # left by an interrupted comparison
     steps_per_iteration, default_iterations, device = run_size(task, algo, train_flags)
     iterations = -(-budget // steps_per_iteration) if budget else default_iterations
-    command = [
-        sys.executable,
-        str(ROOT / "train.py"),
-        "--task",
-        task,
-        "--algo",
-        algo,
-        "--seed",
-        str(seed),
-        "--log_root",
-        str(runs),
-        "--experiment_name",
-        experiment,
-        "--max_iterations",
-        str(iterations),
-        *train_flags,
-    ]
+    command = [sys.executable, str(ROOT / "train.py"), "--task", task, "--algo", algo, "--seed", str(seed),
+               "--log_root", str(runs), "--experiment_name", experiment, "--max_iterations", str(iterations),
+               *train_flags]  # fmt: skip
     runs.mkdir(parents=True, exist_ok=True)
     log = runs / f"{experiment}.log"
     print(f"[compare] {experiment}: {iterations} iterations × {steps_per_iteration} steps", flush=True)

@@ -87,24 +87,9 @@ def main() -> None:
     results: dict[tuple, list[dict]] = {c: [] for c in configs}
     for _ in range(args.repeats):
         for algo, steps, eager in configs:
-            command = [
-                sys.executable,
-                __file__,
-                "--worker",
-                "--algo",
-                algo,
-                "--flow_steps",
-                str(steps),
-                "--task",
-                args.task,
-                "--num_envs",
-                str(args.num_envs),
-                "--iterations",
-                str(args.iterations),
-                "--device",
-                args.device,
-                *(["--eager"] if eager else []),
-            ]
+            command = [sys.executable, __file__, "--worker", "--algo", algo, "--flow_steps", str(steps), "--task",
+                       args.task, "--num_envs", str(args.num_envs), "--iterations", str(args.iterations), "--device",
+                       args.device, *(["--eager"] if eager else [])]  # fmt: skip
             out = subprocess.run(
                 command, capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"}
             )

@@ -125,31 +125,10 @@ def main() -> None:
         experiment = f"MultiGoal_{algo}_pretrained"
         run_dir = new_run_dir(str(ROOT / args.log_root), experiment)
         runner.save(str(run_dir / "model_0.pt"))
-        subprocess.run(
-            [
-                sys.executable,
-                "train.py",
-                "--task",
-                "MultiGoal",
-                "--algo",
-                algo,
-                "--resume",
-                "--log_root",
-                args.log_root,
-                "--experiment_name",
-                experiment,
-                "--load_run",
-                run_dir.name,
-                "--seed",
-                str(args.seed),
-                "--max_iterations",
-                str(args.iterations),
-                *args.overrides,
-            ],  # fmt: skip
-            cwd=ROOT,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        command = [sys.executable, "train.py", "--task", "MultiGoal", "--algo", algo, "--resume", "--log_root",
+                   args.log_root, "--experiment_name", experiment, "--load_run", run_dir.name, "--seed", str(args.seed),
+                   "--max_iterations", str(args.iterations), *args.overrides]  # fmt: skip
+        subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
         tuned_runner, _ = build(algo)
         tuned_runner.load(str(sorted(run_dir.glob("model_*.pt"), key=lambda p: int(p.stem.split("_")[1]))[-1]))
         after = modes(tuned_runner.alg, env_cfg, args.seed)

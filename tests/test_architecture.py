@@ -110,3 +110,25 @@ def test_a_toy_setting_is_validated_like_every_other(toy_algorithm, tmp_path):
             ]
         )
     assert not any(Path(tmp_path).iterdir())
+
+
+# --- readable in one sitting -----------------------------------------------------------------------------
+
+
+def function_lengths(path: Path) -> dict[str, int]:
+    import ast
+
+    tree = ast.parse(path.read_text())
+    nodes = (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef))
+    return {f"{path.relative_to(ROOT)}:{n.name}": (n.end_lineno or n.lineno) - n.lineno + 1 for n in nodes}
+
+
+def test_entry_points_are_thin_and_no_function_is_long():
+    lengths: dict[str, int] = {}
+    for folder in ("cppo", "envs", "tasks", "app", "bench", "examples"):
+        for path in (ROOT / folder).rglob("*.py"):
+            lengths |= function_lengths(path)
+    for script in ("train.py", "play.py"):
+        lengths |= function_lengths(ROOT / script)
+    assert not {name: n for name, n in lengths.items() if n > 60}
+    assert lengths["train.py:main"] <= 40 and lengths["play.py:main"] <= 40
