@@ -147,11 +147,36 @@ class RobotLoop:
         self.actions = [self.actions[1], np.clip(action, -self.targets.clip, self.targets.clip)]
         return obs
 
+    def velocities(self, obs: np.ndarray) -> tuple[float, float, float]:
+        """Forward and lateral speed (m/s) and yaw rate (rad/s) in the base frame, as the observation reads them."""
+        velocity = obs[self.layout["base_linear_velocity"]["start"] :]
+        return float(velocity[0]), float(velocity[1]), float(obs[self.layout["base_angular_velocity"]["start"] + 2])
+
+    def upright(self, obs: np.ndarray) -> float:
+        """cos of the base's tilt: 1 standing level, 0 on its side, −1 on its back."""
+        return float(-obs[self.layout["projected_gravity"]["start"] + 2])
+
     def tracking_error(self, obs: np.ndarray) -> list[float]:
         """|vx − cmd|, |vy − cmd|, |yaw rate − cmd| as the observation reads them (base frame)."""
         velocity = obs[self.layout["base_linear_velocity"]["start"] :][:2]
         yaw_rate = obs[self.layout["base_angular_velocity"]["start"] + 2]
         return [*np.abs(velocity - self.command[:2]), abs(yaw_rate - self.command[2])]
+
+
+FALLEN = 0.5
+"""A base tilted more than 60° (cos < 0.5) has fallen."""
+WALKS = {"vx": 0.1, "yaw_rate": 0.2}
+"""How close the mean forward speed (m/s) and yaw rate (rad/s) must be to the command for "it walks" (issue 32)."""
+
+
+def walking_failures(result: dict, command) -> list[str]:
+    """Why a run of `run` does not count as walking on `command` (empty: it walks): a fall, or a mean forward speed
+    or yaw rate off the command by more than WALKS allows."""
+    failures = ["fell"] if result["fell"] else []
+    for key, target in (("vx", command[0]), ("yaw_rate", command[2])):
+        if abs(result[key] - target) > WALKS[key]:
+            failures.append(f"mean {key} {result[key]:.2f}, command {target:.2f}")
+    return failures
 
 
 def run(exported: Path, command, seconds: float, menagerie_dir: Path, viewer: bool = False) -> dict:
@@ -161,17 +186,24 @@ def run(exported: Path, command, seconds: float, menagerie_dir: Path, viewer: bo
         from mujoco import viewer as mujoco_viewer
 
         window = mujoco_viewer.launch_passive(loop.model, loop.data)
-    errors = []
+    errors, velocities, upright = [], [], []
     for _ in range(round(seconds / loop.deploy["ctrl_dt"])):
-        errors.append(loop.tracking_error(loop.step()))
+        obs = loop.step()
+        errors.append(loop.tracking_error(obs))
+        velocities.append(loop.velocities(obs))
+        upright.append(loop.upright(obs))
         if window is not None:
             if not window.is_running():
                 break
             window.sync()
             time.sleep(loop.deploy["ctrl_dt"])
     settled = np.asarray(errors)[len(errors) // 5 :]  # after the first fifth: starting from standing
+    moving = np.asarray(velocities)[len(errors) // 5 :]
     return {
         "steps": len(errors),
+        "vx": float(moving[:, 0].mean()),
+        "yaw_rate": float(moving[:, 2].mean()),
+        "fell": bool(min(upright) < FALLEN),
         "vx_error": float(settled[:, 0].mean()),
         "vy_error": float(settled[:, 1].mean()),
         "yaw_rate_error": float(settled[:, 2].mean()),
@@ -204,6 +236,8 @@ def main() -> None:
         f"m/s, vy {result['vy_error']:.3f} m/s, yaw rate {result['yaw_rate_error']:.3f} rad/s; base height at the "
         f"end {result['base_height']:.3f} m; policy {result['policy_ms_median']:.3f} ms per call (median)"
     )
+    failures = walking_failures(result, args.command)
+    print("it walks" if not failures else f"it does not walk: {'; '.join(failures)}")
 
 
 if __name__ == "__main__":

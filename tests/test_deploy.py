@@ -140,3 +140,53 @@ def test_a_trained_cpu_policy_tracks_alike_in_sim2sim_and_in_the_env(menagerie_d
     assert loop.data.qpos[2] > 0.15, "the policy fell in plain MuJoCo"
     gap = np.abs(np.mean(env_errors[50:], axis=0) - np.mean(loop_errors[50:], axis=0))
     assert gap.max() < 0.1, (np.mean(env_errors[50:], axis=0), np.mean(loop_errors[50:], axis=0))
+
+
+# --- "it walks": the sim2sim check issue 32's shipped policy must pass -------------------------------------
+
+SHIPPED = ROOT / "pretrained" / "go1_cppo" / "exported"
+WALK_COMMANDS = [(0.5, 0.0, 0.0), (0.3, 0.0, 0.5)]  # forward; forward while turning
+
+
+def standing_export(exported, folder):
+    """A copy of an export whose policy holds the default pose (actions = 0 whatever it observes): a robot that
+    stands and never walks."""
+    import shutil
+
+    import onnx
+    from onnx import TensorProto, helper
+
+    folder.mkdir()
+    shutil.copy(exported / "deploy.yaml", folder / "deploy.yaml")
+    actions = 12
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["noise", "zero"], ["actions"])],
+        "stand",
+        [helper.make_tensor_value_info("obs", TensorProto.FLOAT, ["batch", 48]),
+         helper.make_tensor_value_info("noise", TensorProto.FLOAT, ["batch", actions])],
+        [helper.make_tensor_value_info("actions", TensorProto.FLOAT, ["batch", actions])],
+        [helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0])],
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    helper.set_model_props(model, {"action_dim": str(actions)})
+    onnx.save(model, str(folder / "policy.onnx"))
+    return folder
+
+
+def test_the_walking_check_fails_a_policy_that_stands_or_falls(exported, menagerie_dir, tmp_path):
+    example = load_example()
+    standing = standing_export(exported, tmp_path / "standing")
+    stood = example.run(standing, WALK_COMMANDS[0], 20.0, menagerie_dir)
+    assert not stood["fell"] and abs(stood["vx"]) < 0.05, stood  # it does stand, in place
+    assert [f for f in example.walking_failures(stood, WALK_COMMANDS[0]) if f.startswith("mean vx")]
+    for command in WALK_COMMANDS:  # the one-iteration policy: neither walks
+        assert example.walking_failures(example.run(exported, command, 20.0, menagerie_dir), command)
+        assert example.walking_failures(example.run(standing, command, 20.0, menagerie_dir), command)
+
+
+@pytest.mark.skipif(not SHIPPED.is_dir(), reason="no shipped Go1 policy yet: it trains on a GPU (issue 32)")
+@pytest.mark.parametrize("command", WALK_COMMANDS)
+def test_the_shipped_go1_policy_walks_in_plain_mujoco(command, menagerie_dir):
+    example = load_example()
+    result = example.run(SHIPPED, command, 20.0, menagerie_dir)
+    assert not example.walking_failures(result, command), result
