@@ -119,6 +119,34 @@ class PPOCfg:
 
 
 @dataclass
+class FlowCfg(PPOCfg):
+    """The actor fields every flow algorithm shares (cppo/flow.py's sampler, cppo/flow_actor.py), on top of
+    PPO's rollout, critic and optimizer fields. Each flow algorithm's config subclasses it."""
+
+    flow_steps: int = 8
+    """K: integration steps from noise to action, at rollout and at deployment."""
+    integrator: Literal["euler", "midpoint"] = "euler"
+    action_limit: float = 1.0
+    """Sampled actions are clipped to ±action_limit."""
+    cuda_graphs: bool = True
+    """Replay the rollout's K-step sampler from CUDA graphs on a GPU (no effect on a CPU)."""
+
+    actor_class: ClassVar[str] = ""
+    """The actor's rsl_rl class path (`module:Class`)."""
+    limits: ClassVar[dict[str, str]] = {**PPOCfg.limits, "flow_steps": ">= 1", "action_limit": "> 0"}
+
+    def actor_fields(self) -> tuple[str, ...]:
+        return ("flow_steps", "integrator", "action_limit", "cuda_graphs")
+
+    def actor_cfg(self, policy: PolicyCfg) -> dict[str, Any]:
+        return {
+            "class_name": self.actor_class,
+            **policy.network(policy.actor_hidden_dims),
+            **{name: getattr(self, name) for name in self.actor_fields()},
+        }
+
+
+@dataclass
 class OfflineCfg:
     """Learning from a recorded dataset (cppo/offline.py): `train.py --pretrain FILE` (behaviour cloning of
     a cppo or dipole flow) and `train.py --algo dipole --dataset FILE` (offline DIPOLE, IQL critic)."""

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-from cppo.config import PolicyCfg, PPOCfg
+from cppo.config import FlowCfg, PolicyCfg
 
 
 @dataclass
-class CPPOCfg(PPOCfg):
+class CPPOCfg(FlowCfg):
     """CPPO: PPO's fields (applied to the Gaussian kernel) plus the switches of cppo.md.
 
     Defaults follow cppo.md's corrected loop (reset Δ, distill the kernel mean on the stored ε, hard-copy
@@ -18,17 +18,12 @@ class CPPOCfg(PPOCfg):
     """
 
     # actor network (actor.py)
-    flow_steps: int = 8
-    integrator: Literal["euler", "midpoint"] = "euler"
     kernel_hidden_dims: tuple[int, ...] = (128, 128)
     min_std: float = 0.02
     """Floor of the kernel's σ. The dm_control tasks raise it to 0.2 (tasks/dm_control.py): there σ fell to ~0.08 and
     CPPO lost solutions it had found (CartpoleSwingup 847 → 386); with the floor it kept them (bench/RESULTS.md)."""
     max_std: float = 2.0
     state_dependent_std: bool = False
-    action_limit: float = 1.0
-    cuda_graphs: bool = True
-    """Replay the rollout's K-step sampler from CUDA graphs on a GPU (no effect on a CPU)."""
     # algorithm (update.py)
     reset_kernel: bool = True
     distill_epochs: int = 5
@@ -54,10 +49,11 @@ class CPPOCfg(PPOCfg):
     (0.711 vs 0.713 mean normalized return, bench/RESULTS.md) and did not add to it."""
 
     class_name: ClassVar[str] = "cppo.cppo:CPPO"
+    actor_class: ClassVar[str] = "cppo.cppo:FlowPolicy"
     not_inherited: ClassVar[tuple[str, ...]] = ("max_learning_rate", "ceiling_decay")
     limits: ClassVar[dict[str, str]] = {
-        **PPOCfg.limits, "flow_steps": ">= 1", "kernel_hidden_dims": ">= 1", "min_std": "> 0", "action_limit": "> 0",
-        "distill_epochs": ">= 1", "distill_mini_batches": ">= 1", "flow_learning_rate": "> 0",
+        **FlowCfg.limits, "kernel_hidden_dims": ">= 1", "min_std": "> 0", "distill_epochs": ">= 1",
+        "distill_mini_batches": ">= 1", "flow_learning_rate": "> 0",
         "critic_learning_rate": ">= 0", "fit_error_samples": ">= 2",
     }  # fmt: skip
 
@@ -67,19 +63,13 @@ class CPPOCfg(PPOCfg):
             yield f"bad value {prefix}max_std={self.max_std}: must be > min_std ({self.min_std})"
 
     def actor_fields(self) -> tuple[str, ...]:
-        fields = ("flow_steps", "integrator", "kernel_hidden_dims", "min_std", "max_std", "state_dependent_std")
-        return (*fields, "action_limit", "cuda_graphs")
+        return (*super().actor_fields(), "kernel_hidden_dims", "min_std", "max_std", "state_dependent_std")
 
     def mini_batch_fields(self) -> dict[str, int]:
         return {**super().mini_batch_fields(), "distill_mini_batches": self.distill_mini_batches}
 
     def actor_cfg(self, policy: PolicyCfg) -> dict[str, Any]:
-        return {
-            "class_name": "cppo.cppo:FlowPolicy",
-            **policy.network(policy.actor_hidden_dims),
-            "init_std": policy.init_noise_std,
-            **{name: getattr(self, name) for name in self.actor_fields()},
-        }
+        return {**super().actor_cfg(policy), "init_std": policy.init_noise_std}
 
 
 @dataclass

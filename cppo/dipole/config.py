@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
-from cppo.config import PolicyCfg, PPOCfg
+from cppo.config import FlowCfg
 
 
 @dataclass
-class DipoleCfg(PPOCfg):
+class DipoleCfg(FlowCfg):
     """DIPOLE (dipole.md): PPO's rollout, critic and optimizer fields (the learning rate steps the flows and
     the critic alike), plus the weighting and the greediness ω. There is no ratio, entropy or KL: clip_param
     only clips the value loss, entropy_coef is unused, and the schedule is fixed."""
 
     schedule: Literal["adaptive", "fixed"] = "fixed"
     # actor network (actor.py)
-    flow_steps: int = 8
     integrator: Literal["euler", "midpoint"] = "midpoint"
     """Midpoint: Euler (K = 8) shrinks the spread of a fitted flow by ~15% every iteration; K = 8, not 4:
     midpoint with K = 4 overshoots under strong guidance (ω ≥ 2). docs/dipole.md."""
@@ -25,9 +24,6 @@ class DipoleCfg(PPOCfg):
     """One velocity network with a ±1 sign input for π⁺ and π⁻ instead of two networks."""
     omega: float = 2.0
     """Greediness ω of the rollout sampler v = (1 + ω)·v⁺ − ω·v⁻ (play.py --omega changes it at run time)."""
-    action_limit: float = 1.0
-    cuda_graphs: bool = True
-    """Replay the rollout's guided sampler from CUDA graphs on a GPU (no effect on a CPU)."""
     # algorithm (update.py)
     beta: float = 2.0
     """Weight temperature: w = σ(β·G + k) on z-scored advantages G."""
@@ -38,12 +34,11 @@ class DipoleCfg(PPOCfg):
     on-policy fit narrows the policy until it stops exploring (docs/dipole.md)."""
 
     class_name: ClassVar[str] = "cppo.dipole:DIPOLE"
+    actor_class: ClassVar[str] = "cppo.dipole:DipolePolicy"
     not_inherited: ClassVar[tuple[str, ...]] = ("schedule",)
     limits: ClassVar[dict[str, str]] = {
-        **PPOCfg.limits,
-        "flow_steps": ">= 1",
+        **FlowCfg.limits,
         "omega": ">= 0",
-        "action_limit": "> 0",
         "beta": "> 0",
         "explore_std": ">= 0",
     }
@@ -57,11 +52,4 @@ class DipoleCfg(PPOCfg):
             )
 
     def actor_fields(self) -> tuple[str, ...]:
-        return ("flow_steps", "integrator", "shared_network", "omega", "action_limit", "cuda_graphs")
-
-    def actor_cfg(self, policy: PolicyCfg) -> dict[str, Any]:
-        return {
-            "class_name": "cppo.dipole:DipolePolicy",
-            **policy.network(policy.actor_hidden_dims),
-            **{name: getattr(self, name) for name in self.actor_fields()},
-        }
+        return (*super().actor_fields(), "shared_network", "omega")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
-from cppo.config import PolicyCfg, PPOCfg
+from cppo.config import FlowCfg
 
 
 @dataclass
-class FPOCfg(PPOCfg):
+class FPOCfg(FlowCfg):
     """FPO++ (Yi, Choi et al. 2026; docs/fpo.md): PPO's rollout, critic and optimizer fields, a flow policy
     whose likelihood ratio is estimated from flow-matching losses. There is no entropy term (entropy_coef is
     unused) and no KL to adapt the rate on (the schedule is fixed); clip_param is the trust region's ε."""
@@ -22,13 +22,6 @@ class FPOCfg(PPOCfg):
     CartpoleBalance at 464 after 100 iterations, 0.2 reached 856 (docs/fpo.md)."""
     use_clipped_value_loss: bool = False
     """FPO++ fits the critic with a plain squared error."""
-    # actor network (actor.py)
-    flow_steps: int = 8
-    integrator: Literal["euler", "midpoint"] = "euler"
-    action_limit: float = 1.0
-    cuda_graphs: bool = True
-    """Replay the rollout's K-step sampler from CUDA graphs on a GPU (no effect on a CPU)."""
-    # algorithm (update.py)
     samples_per_action: int = 16
     """N (τ, ε) draws per stored action; each gives its own ratio (FPO++: 16 on Go2, 32 on H1/G1)."""
     ratio: Literal["per_sample", "averaged"] = "per_sample"
@@ -44,23 +37,14 @@ class FPOCfg(PPOCfg):
     """Gaussian noise added to the sampled action at rollout; the noisy action is what is stored and fitted."""
 
     class_name: ClassVar[str] = "cppo.fpo:FPO"
+    actor_class: ClassVar[str] = "cppo.fpo:FPOPolicy"
     not_inherited: ClassVar[tuple[str, ...]] = ("schedule", "use_clipped_value_loss")
     limits: ClassVar[dict[str, str]] = {
-        **PPOCfg.limits, "flow_steps": ">= 1", "action_limit": "> 0", "samples_per_action": ">= 1",
-        "loss_clamp": ">= 0", "log_ratio_clamp": "> 0", "action_noise_std": ">= 0",
+        **FlowCfg.limits, "samples_per_action": ">= 1", "loss_clamp": ">= 0", "log_ratio_clamp": "> 0",
+        "action_noise_std": ">= 0",
     }  # fmt: skip
 
     def invariants(self, prefix: str) -> Iterator[str]:
         yield from super().invariants(prefix)
         if self.schedule != "fixed":
             yield f"bad value {prefix}schedule={self.schedule}: must be fixed (FPO has no KL to adapt the rate on)"
-
-    def actor_fields(self) -> tuple[str, ...]:
-        return ("flow_steps", "integrator", "action_limit", "cuda_graphs")
-
-    def actor_cfg(self, policy: PolicyCfg) -> dict[str, Any]:
-        return {
-            "class_name": "cppo.fpo:FPOPolicy",
-            **policy.network(policy.actor_hidden_dims),
-            **{name: getattr(self, name) for name in self.actor_fields()},
-        }
