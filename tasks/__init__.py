@@ -46,11 +46,6 @@ class TaskSpec:
 # need ~160 gradient steps per iteration where PPO takes 20 (docs/dipole.md).
 DIPOLE_FIT = {"num_mini_batches": 16, "num_learning_epochs": 10}
 
-# CPPO's settings chosen by issue 31's fair protocol on the dm_control tasks (bench/tune.py, tasks/dm_control.py): a
-# floor of 0.2 on the kernel's σ, which otherwise falls until the exploration is gone, and a 3e-3 ceiling on the
-# kernel's adaptive rate, which otherwise sits at rsl_rl's 1e-2 all run long. The built-in MultiGoal takes them too.
-CPPO_TUNED = {"min_std": 0.2, "max_learning_rate": 3e-3}
-
 
 REGISTRY: dict[str, TaskSpec] = {}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cppo.config import AgentCfg, PolicyCfg, PPOCfg
 from envs.config import MultiGoalCfg
-from tasks import CPPO_TUNED, DIPOLE_FIT, TaskSpec, register
+from tasks import DIPOLE_FIT, TaskSpec, register
 
 
 def multigoal_ppo() -> AgentCfg:
@@ -23,6 +23,6 @@ register(
         "builtin",
         MultiGoalCfg,
         multigoal_ppo,
-        {"cppo": {"kernel_hidden_dims": (64, 64), **CPPO_TUNED}, "dipole": DIPOLE_FIT},
+        {"cppo": {"kernel_hidden_dims": (64, 64)}, "dipole": DIPOLE_FIT},
     )
 )
