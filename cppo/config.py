@@ -131,8 +131,8 @@ class FlowCfg(PPOCfg):
     cuda_graphs: bool = True
     """Replay the rollout's K-step sampler from CUDA graphs on a GPU (no effect on a CPU)."""
 
-    actor_class: ClassVar[str] = ""
-    """The actor's rsl_rl class path (`module:Class`)."""
+    actor_class: ClassVar[str]
+    """The actor's rsl_rl class path (`module:Class`); each flow algorithm's config sets it."""
     limits: ClassVar[dict[str, str]] = {**PPOCfg.limits, "flow_steps": ">= 1", "action_limit": "> 0"}
 
     def actor_fields(self) -> tuple[str, ...]:
