@@ -52,6 +52,8 @@ CONFIGS: dict[str, dict[str, list[str]]] = {
         # round 3, the same two knobs as cppo's round 3 on its own winner
         "gamma0.995-lr3e-3": [f"{A}gamma=0.995", f"{A}max_learning_rate=3e-3"],
         "gamma0.995-entropy0": [f"{A}gamma=0.995", f"{A}entropy_coef=0"],
+        # round 4, the same knob as cppo's round 4: the entropy bonus annealed with the run
+        "gamma0.995-entropy-decay": [f"{A}gamma=0.995", f"{A}entropy_decay=linear"],
     },
     "cppo": {
         "base": [],  # run before round 1 chose min_std=0.2: σ's floor was 0.02
@@ -69,6 +71,9 @@ CONFIGS: dict[str, dict[str, list[str]]] = {
         # cap) under the entropy bonus while the return fell to 157: no bonus (σ's floor holds exploration)
         "minstd0.2-lr3e-3": [f"{A}min_std=0.2", f"{A}max_learning_rate=3e-3"],
         "minstd0.2-entropy0": [f"{A}min_std=0.2", f"{A}entropy_coef=0"],
+        # round 4, on the suite's deployment gap (FingerTurnEasy: σ 0.86 at the end, deployed 26 % under sampled): the
+        # bonus that explores early, annealed with the run so σ may shrink late (no bonus at all lost: 0.598 above)
+        "minstd0.2-lr3e-3-entropy-decay": [f"{A}min_std=0.2", f"{A}max_learning_rate=3e-3", f"{A}entropy_decay=linear"],
     },
     "fpo": {  # lead 6: the papers' regime, and the clipped actions that pile up at the box's edges
         "base": [],

@@ -73,6 +73,10 @@ class PPOCfg:
     max_learning_rate / T at the last (T: the run's iterations; CleanRL's learning-rate annealing applied to the
     ceiling), which stops Gaussian PPO's late collapse on the dm_control tasks, their default (bench/RESULTS.md);
     "none": rsl_rl's fixed ceiling."""
+    entropy_decay: Literal["none", "linear"] = "none"
+    """"linear": the entropy bonus's coefficient falls from entropy_coef at the first iteration to entropy_coef / T
+    at the last, as ceiling_decay's ceiling does, so σ is free to shrink once the policy has found what to do;
+    "none": rsl_rl's constant coefficient."""
 
     class_name: ClassVar[str] = "cppo.ppo:PPO"
     not_inherited: ClassVar[tuple[str, ...]] = ()

@@ -104,10 +104,11 @@ class PPO(RslRlPPO):
         max_learning_rate: float = 1e-2,
         rate_change_per_iteration: float = 0.0,
         ceiling_decay: str = "none",
+        entropy_decay: str = "none",
         **kwargs,
     ):
         self.max_learning_rate, self.rate_change_per_iteration = max_learning_rate, rate_change_per_iteration
-        self.ceiling_decay = ceiling_decay
+        self.ceiling_decay, self.entropy_decay = ceiling_decay, entropy_decay
         self._rate_at_iteration_start: float | None = None
         self.diagnostics = {}
         super().__init__(*args, **kwargs)
@@ -124,10 +125,24 @@ class PPO(RslRlPPO):
     def learning_rate(self) -> float:
         return self._learning_rate
 
+    def _share_left(self, decay: str) -> float:
+        """The factor a `"linear"` schedule applies now (the share of the run ahead); 1 with `"none"`."""
+        return self.run_left if decay == "linear" and self.run_left is not None else 1.0
+
     @property
     def rate_ceiling(self) -> float:
-        run_left = self.run_left if self.ceiling_decay == "linear" and self.run_left is not None else 1.0
-        return self.max_learning_rate * run_left
+        return self.max_learning_rate * self._share_left(self.ceiling_decay)
+
+    # The entropy bonus that holds σ up while the policy explores also holds it up at the end, where the deployed
+    # (noise-free) policy is scored: with `entropy_decay="linear"` the coefficient rsl_rl's loss reads falls with
+    # the run as the rate's ceiling does (bench/RESULTS.md, issue 31).
+    @property
+    def entropy_coef(self) -> float:
+        return self._entropy_coef * self._share_left(self.entropy_decay)
+
+    @entropy_coef.setter
+    def entropy_coef(self, value: float) -> None:
+        self._entropy_coef = float(value)
 
     @learning_rate.setter
     def learning_rate(self, value: float) -> None:
@@ -155,9 +170,10 @@ class PPO(RslRlPPO):
             group["lr"] = self.learning_rate
 
     def update(self) -> dict[str, float]:
-        if self.ceiling_decay == "linear" and self.run_left is None:
+        annealed = [name for name in ("ceiling_decay", "entropy_decay") if getattr(self, name) == "linear"]
+        if annealed and self.run_left is None:
             raise UsageError(
-                "ceiling_decay=\"linear\" anneals over the run's length, which rsl_rl's OnPolicyRunner does not tell "
+                f"{annealed[0]}=\"linear\" anneals over the run's length, which rsl_rl's OnPolicyRunner does not tell "
                 'the algorithm: train with cppo.runner:Runner (an OnPolicyRunner, same arguments) or set "none"'
             )
         observations = {f"observations '{k}'": cast(torch.Tensor, v) for k, v in self.storage.observations.items()}

@@ -7,7 +7,7 @@ import pytest
 import torch
 from tensordict import TensorDict
 
-from cppo.config import AgentCfg, PolicyCfg
+from cppo.config import AgentCfg, PolicyCfg, PPOCfg
 from cppo.cppo.config import CPPOCfg, CPPOStudyCfg
 from cppo.cppo.kernel import GaussianKernel, gaussian_entropy, gaussian_kl, gaussian_log_prob
 from cppo.cppo.study import CPPOStudy
@@ -198,3 +198,26 @@ def test_reset_moments_forgets_only_the_zeroed_output_rows():
         assert all(torch.count_nonzero(m) == 0 for m in alg.optimizer.state[parameter].values() if m.dim() > 0)
     hidden = next(alg.actor.kernel.net.parameters())  # the first layer's weight
     assert torch.count_nonzero(alg.optimizer.state[hidden]["exp_avg"]) > 0  # the rest keep their moments
+
+
+@pytest.mark.parametrize("config", [PPOCfg, CPPOCfg])
+def test_an_annealed_entropy_bonus_weighs_as_its_share_of_the_run_left(config):
+    """entropy_decay="linear" at a quarter of the run left steps exactly as a constant bonus a quarter as large."""
+
+    def updated(run_left: float, **switches) -> list[torch.Tensor]:
+        torch.manual_seed(0)
+        agent = AgentCfg(
+            algorithm=config(**switches), policy=PolicyCfg(actor_hidden_dims=(32,), critic_hidden_dims=(32,))
+        )
+        agent.num_steps_per_env = 4
+        alg = make_algorithm(agent)
+        alg.run_left = run_left
+        fill_rollout(alg)
+        alg.update()
+        return [p.detach().clone() for p in alg.actor.parameters()]
+
+    annealed = updated(0.25, entropy_coef=0.4, entropy_decay="linear")
+    constant = updated(0.25, entropy_coef=0.1)
+    other = updated(0.25, entropy_coef=0.4)
+    assert all(torch.allclose(a, c) for a, c in zip(annealed, constant, strict=True))
+    assert not all(torch.allclose(a, o) for a, o in zip(annealed, other, strict=True))
