@@ -1,7 +1,7 @@
 """Tuning at an equal budget (issue 31): every algorithm tries configurations on the same tuning tasks and seeds,
 at the suite's env-step budgets, and the page says how many each has tried.
 
-The fair protocol: each algorithm gets the same number of configurations (`CONFIGS`, `base` — its default
+The fair protocol: each algorithm gets the same number of configurations (its family's table, `base` — its default
 before tuning — included; a second round builds on the first round's winner), the best mean normalized final
 return over the tuning tasks and seeds becomes that algorithm's default for the task family, and only then does
 the suite (bench/suite.py) run all six tasks.
@@ -10,6 +10,7 @@ A configuration is a list of train.py overrides; each names the lead of issue 31
     python bench/tune.py --algo cppo --jobs 2                         # every cppo configuration
     python bench/tune.py --algo cppo --configs base,critic --seeds 2  # some of them
     python bench/tune.py --algo ppo --tasks ReacherHard
+    python bench/tune.py --family builtin --algo cppo --seeds 3 --jobs 2  # MultiGoal's table (bench/tune_builtin)
 
 Resumable (bench/compare.py's `train_once`: a finished run leaves its summary and is never run again). Writes
 `<out>/<algo>.md`: per configuration the final training return per task (mean ± std over seeds), the mean
@@ -37,7 +38,7 @@ from compare import mean_std, read_scalars, train_once  # noqa: E402
 from suite import SUITE  # noqa: E402
 
 A = "agent.algorithm."
-CONFIGS: dict[str, dict[str, list[str]]] = {
+DM_CONTROL: dict[str, dict[str, list[str]]] = {
     "ppo": {  # as many configurations as cppo's, the same knobs where PPO has them
         "base": [],  # rsl_rl's PPO with the dm_control table's settings (annealed adaptive ceiling)
         "rsl-rule": [f"{A}ceiling_decay=none"],  # rsl_rl's fixed ceiling
@@ -85,7 +86,32 @@ CONFIGS: dict[str, dict[str, list[str]]] = {
         "lr3e-4-limit3": [f"{A}learning_rate=3e-4", f"{A}action_limit=3"],
     },
 }
-TUNING_TASKS = ("CartpoleSwingup", "ReacherHard")
+BUILTIN: dict[str, dict[str, list[str]]] = {  # MultiGoal, the family's one task; both still rise at 100 iterations
+    "ppo": {
+        "base": [],  # rsl_rl's PPO, entropy_coef 0.005
+        "decay": [f"{A}ceiling_decay=linear"],  # the annealed ceiling, PPO's dm_control default
+        "gamma0.995": [f"{A}gamma=0.995"],
+        "decay-gamma0.995": [f"{A}ceiling_decay=linear", f"{A}gamma=0.995"],  # PPO's dm_control settings, whole
+        "lr3e-3": [f"{A}max_learning_rate=3e-3"],
+        "kl0.02": [f"{A}desired_kl=0.02"],  # bigger steps for a policy still improving at the end
+        "entropy-decay": [f"{A}entropy_decay=linear"],
+        "epochs8": [f"{A}num_learning_epochs=8"],
+    },
+    "cppo": {
+        "base": [],  # σ's floor 0.02, the kernel's ceiling 1e-2
+        "minstd0.2": [f"{A}min_std=0.2"],
+        "lr3e-3": [f"{A}max_learning_rate=3e-3"],
+        "minstd0.2-lr3e-3": [f"{A}min_std=0.2", f"{A}max_learning_rate=3e-3"],  # CPPO's dm_control settings, whole
+        "gamma0.995": [f"{A}gamma=0.995"],
+        "kl0.02": [f"{A}desired_kl=0.02"],
+        "entropy-decay": [f"{A}entropy_decay=linear"],
+        "decay": [f"{A}ceiling_decay=linear"],
+    },
+}
+FAMILIES: dict[str, tuple[dict[str, dict[str, list[str]]], tuple[str, ...]]] = {
+    "dm_control": (DM_CONTROL, ("CartpoleSwingup", "ReacherHard")),  # its suite tasks that separate the methods
+    "builtin": (BUILTIN, ("MultiGoal",)),
+}
 DIAGNOSTICS = {
     "σ": "Policy/mean_std",
     "flow spread": "Policy/flow_spread",
@@ -116,7 +142,9 @@ def mean_of(diagnosed: list[dict[str, float]], key: str, digits: str) -> str:
     return format(statistics.mean(values), digits) if values else "–"
 
 
-def page(algo: str, configs: list[str], tasks: list[str], results: list[dict]) -> list[str]:
+def page(
+    algo: str, known: dict[str, list[str]], configs: list[str], tasks: list[str], results: list[dict]
+) -> list[str]:
     header = " | ".join(tasks)
     lines = [
         f"| config | overrides | {header} | mean normalized | " + " | ".join(DIAGNOSTICS) + " | median rate |",
@@ -132,7 +160,7 @@ def page(algo: str, configs: list[str], tasks: list[str], results: list[dict]) -
         normalized = [r["final_return"] / SUITE[r["task"]][1] for r in runs]
         diag = [r.get("diagnostics", {}) for r in runs]
 
-        overrides = " ".join(CONFIGS[algo][name]) or "(the default)"
+        overrides = " ".join(known[name]) or "(the default)"
         score = f"{statistics.mean(normalized):.3f} ({len(runs)} runs)" if normalized else "–"
         score += f", {len(failed)} failed" if failed else ""
         diag_cells = [mean_of(diag, key, ".3f") for key in DIAGNOSTICS] + [mean_of(diag, "median rate", ".1e")]
@@ -143,16 +171,22 @@ def page(algo: str, configs: list[str], tasks: list[str], results: list[dict]) -
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--algo", required=True, choices=sorted(CONFIGS))
-    parser.add_argument("--configs", default="", help="comma-separated names from CONFIGS (default: all)")
-    parser.add_argument("--tasks", default=",".join(TUNING_TASKS), help=f"default: {','.join(TUNING_TASKS)}")
+    parser.add_argument("--family", default="dm_control", choices=sorted(FAMILIES), help="default: dm_control")
+    parser.add_argument("--algo", required=True, choices=sorted(DM_CONTROL))
+    parser.add_argument("--configs", default="", help="comma-separated names of the family's table (default: all)")
+    parser.add_argument("--tasks", default="", help="default: the family's tuning tasks")
     parser.add_argument("--seeds", type=int, default=2, help="seeds 1..N (default: 2)")
     parser.add_argument("--jobs", type=int, default=1, help="runs trained at once, one thread each")
-    parser.add_argument("--out", default="bench/tune", help="results folder (default: bench/tune)")
+    parser.add_argument("--out", default="", help="results folder (default: bench/tune, bench/tune_<family>)")
     args = parser.parse_args(argv)
-    known = CONFIGS[args.algo]
+    table, tuning_tasks = FAMILIES[args.family]
+    known = table.get(args.algo, {})
+    if not known:
+        print(f"tune.py: error: no {args.family} configurations for {args.algo}", file=sys.stderr)
+        return 2
     configs = args.configs.split(",") if args.configs else list(known)
-    tasks = args.tasks.split(",")
+    tasks = args.tasks.split(",") if args.tasks else list(tuning_tasks)
+    args.out = args.out or ("bench/tune" if args.family == "dm_control" else f"bench/tune_{args.family}")
     unknown = [c for c in configs if c not in known] + [t for t in tasks if t not in SUITE]
     if unknown:
         print(f"tune.py: error: unknown {', '.join(unknown)}; configs: {', '.join(known)}", file=sys.stderr)
@@ -176,13 +210,13 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         f"# Tuning {args.algo} on {', '.join(tasks)} ({args.seeds} seeds, the suite's budgets)",
         "",
-        f"`python bench/tune.py --algo {args.algo} --configs {','.join(configs)} --tasks {','.join(tasks)} "
-        f"--seeds {args.seeds} --jobs {args.jobs}`",
+        f"`python bench/tune.py --family {args.family} --algo {args.algo} --configs {','.join(configs)} "
+        f"--tasks {','.join(tasks)} --seeds {args.seeds} --jobs {args.jobs}`",
         "",
         f"{len(known)} configurations defined for {args.algo}; σ, flow spread and the share at the limit are the "
         "values at the last iteration.",
         "",
-        *page(args.algo, configs, tasks, results),
+        *page(args.algo, known, configs, tasks, results),
         "",
     ]
     (out / f"{args.algo}.md").write_text("\n".join(lines))
