@@ -106,6 +106,11 @@ BUILTIN: dict[str, dict[str, list[str]]] = {  # MultiGoal, the family's one task
         "kl0.02": [f"{A}desired_kl=0.02"],
         "entropy-decay": [f"{A}entropy_decay=linear"],
         "decay": [f"{A}ceiling_decay=linear"],
+        # σ stays above 0.2 here (0.39 at the end), so minstd0.2 and minstd0.2-lr3e-3 repeated base and lr3e-3: two
+        # more, on round 1's winner (kl0.02), for as many distinct configurations as PPO's. The kernel's rate sits at
+        # its 1e-2 ceiling (a higher one) and distillation runs at a fixed 1e-3 (a faster flow)
+        "kl0.02-lr2e-2": [f"{A}desired_kl=0.02", f"{A}max_learning_rate=2e-2"],
+        "kl0.02-flowlr3e-3": [f"{A}desired_kl=0.02", f"{A}flow_learning_rate=3e-3"],
     },
 }
 FAMILIES: dict[str, tuple[dict[str, dict[str, list[str]]], tuple[str, ...]]] = {
