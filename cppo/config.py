@@ -137,7 +137,14 @@ class FlowCfg(PPOCfg):
 
     actor_class: ClassVar[str]
     """The actor's rsl_rl class path (`module:Class`); each flow algorithm's config sets it."""
+    fixed_schedule_because: ClassVar[str] = ""
+    """Why the algorithm's rate cannot adapt, said in the error a `schedule="adaptive"` gets ("": it can adapt)."""
     limits: ClassVar[dict[str, str]] = {**PPOCfg.limits, "flow_steps": ">= 1", "action_limit": "> 0"}
+
+    def invariants(self, prefix: str) -> Iterator[str]:
+        yield from super().invariants(prefix)
+        if self.fixed_schedule_because and self.schedule != "fixed":
+            yield f"bad value {prefix}schedule={self.schedule}: must be fixed ({self.fixed_schedule_because})"
 
     def actor_fields(self) -> tuple[str, ...]:
         return ("flow_steps", "integrator", "action_limit", "cuda_graphs")

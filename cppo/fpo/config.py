@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -38,13 +37,9 @@ class FPOCfg(FlowCfg):
 
     class_name: ClassVar[str] = "cppo.fpo:FPO"
     actor_class: ClassVar[str] = "cppo.fpo:FPOPolicy"
+    fixed_schedule_because: ClassVar[str] = "FPO has no KL to adapt the rate on"
     not_inherited: ClassVar[tuple[str, ...]] = ("schedule", "use_clipped_value_loss")
     limits: ClassVar[dict[str, str]] = {
         **FlowCfg.limits, "samples_per_action": ">= 1", "loss_clamp": ">= 0", "log_ratio_clamp": "> 0",
         "action_noise_std": ">= 0",
     }  # fmt: skip
-
-    def invariants(self, prefix: str) -> Iterator[str]:
-        yield from super().invariants(prefix)
-        if self.schedule != "fixed":
-            yield f"bad value {prefix}schedule={self.schedule}: must be fixed (FPO has no KL to adapt the rate on)"
