@@ -125,6 +125,14 @@ class PPO(RslRlPPO):
     def learning_rate(self) -> float:
         return self._learning_rate
 
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        value = min(float(value), self.rate_ceiling)
+        start, change = self._rate_at_iteration_start, self.rate_change_per_iteration
+        if start is not None and change > 0:
+            value = min(max(value, start / change), start * change)
+        self._learning_rate = value
+
     def _share_left(self, decay: str) -> float:
         """The factor a `"linear"` schedule applies now (the share of the run ahead); 1 with `"none"`."""
         return self.run_left if decay == "linear" and self.run_left is not None else 1.0
@@ -143,14 +151,6 @@ class PPO(RslRlPPO):
     @entropy_coef.setter
     def entropy_coef(self, value: float) -> None:
         self._entropy_coef = float(value)
-
-    @learning_rate.setter
-    def learning_rate(self, value: float) -> None:
-        value = min(float(value), self.rate_ceiling)
-        start, change = self._rate_at_iteration_start, self.rate_change_per_iteration
-        if start is not None and change > 0:
-            value = min(max(value, start / change), start * change)
-        self._learning_rate = value
 
     def adapt_learning_rate(self, kl: torch.Tensor) -> None:
         """rsl_rl's adaptive rule (÷1.5 above 2·desired_kl, ×1.5 below desired_kl/2, never under 1e-5), written out

@@ -112,11 +112,12 @@ def test_a_bad_key_or_class_name_is_one_line(stock_run, section, key, value, mes
     assert message in str(error.value) and "\n" not in str(error.value), str(error.value)
 
 
-def test_an_annealed_ceiling_under_the_stock_runner_is_one_line_not_ignored(stock_run):
+@pytest.mark.parametrize("schedule", ["ceiling_decay", "entropy_decay"])
+def test_an_annealed_schedule_under_the_stock_runner_is_one_line_not_ignored(stock_run, schedule):
     env, _, _ = stock_run
     cfg = copy.deepcopy(documented_train_cfg())
-    cfg["algorithm"]["ceiling_decay"] = "linear"
-    with pytest.raises(UsageError, match="cppo.runner:Runner"):
+    cfg["algorithm"][schedule] = "linear"
+    with pytest.raises(UsageError, match=f"{schedule}.*cppo.runner:Runner"):
         OnPolicyRunner(env, cfg, log_dir=None, device="cpu").learn(num_learning_iterations=1)
 
 
@@ -141,11 +142,3 @@ def test_the_isaac_lab_snippet_is_the_example_the_isaac_lab_test_runs():
     assert block, "docs/rsl_rl.md lost its Isaac Lab config"
     example = (ROOT / "examples" / "isaaclab_cartpole_cppo.py").read_text()
     assert block.group(1).strip() in example
-
-
-def test_an_annealed_entropy_bonus_under_the_stock_runner_is_one_line_not_ignored(stock_run):
-    env, _, _ = stock_run
-    cfg = copy.deepcopy(documented_train_cfg())
-    cfg["algorithm"]["entropy_decay"] = "linear"
-    with pytest.raises(UsageError, match="entropy_decay"):
-        OnPolicyRunner(env, cfg, log_dir=None, device="cpu").learn(num_learning_iterations=1)
