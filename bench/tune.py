@@ -13,9 +13,9 @@ A configuration is a list of train.py overrides; each names the lead of issue 31
     python bench/tune.py --family builtin --algo cppo --seeds 3 --jobs 2  # MultiGoal's table (bench/tune_builtin)
 
 Resumable (bench/compare.py's `train_once`: a finished run leaves its summary and is never run again). Writes
-`<out>/<algo>.md`: per configuration the final training return per task (mean ± std over seeds), the mean
-normalized return, and what the diagnostics said at the end of each run (σ, the flow's own spread of actions,
-the share of actions at the limit, the kernel's median learning rate). `--jobs 2` trains two runs at once with
+`<out>/<algo>.md` (`<algo>_<N>seeds.md` for some configurations or tasks): per configuration the final training
+return per task (mean ± std over seeds), the mean normalized return, and what the diagnostics said at the end of
+each run (σ, the flow's own spread of actions, the share of actions at the limit, the kernel's median rate). `--jobs 2` trains two runs at once with
 one thread each (a different floating-point path than one run on two threads: compare within a page).
 """
 
@@ -224,7 +224,9 @@ def main(argv: list[str] | None = None) -> int:
         *page(args.algo, known, configs, tasks, results),
         "",
     ]
-    (out / f"{args.algo}.md").write_text("\n".join(lines))
+    # the whole table's page is the tuning's record; a re-run of some configurations (say, at more seeds) gets its own
+    whole = configs == list(known) and tasks == list(tuning_tasks)
+    (out / (f"{args.algo}.md" if whole else f"{args.algo}_{args.seeds}seeds.md")).write_text("\n".join(lines))
     print("\n".join(lines))
     return 1 if any("error" in r for r in results) else 0
 
