@@ -2,13 +2,13 @@
 
 Each (task, algo, seed) trains through train.py (bench/compare.py's `train_once`: one run at a time,
 resumable — a finished run leaves its summary and is never run again, so the suite can span sessions), then
-its final checkpoint plays deterministically (`play.py --headless`: ε = 0 for the flow methods, the mean
-for PPO) and sampled (`--stochastic`: the policy training measured — CPPO's random ε and kernel sample, FPO++'s
-random ε and exploration noise, PPO's Gaussian sample). The page
-`<out>/suite.md` gives per-task tables (final training return, both deployed returns, steps/s)
-and the aggregate over tasks with rliable: the IQM of returns normalized by each task's maximum return,
-stratified-bootstrap 95 % CIs, the probability that each flow method improves on PPO, and a performance
-profile (`<out>/profile.png`).
+its final checkpoint plays one episode on each of 256 envs, deterministically (`play.py --headless`: ε = 0 for
+the flow methods, the mean for PPO) and sampled (`--stochastic`: the policy training measured — CPPO's random ε
+and kernel sample, FPO++'s random ε and exploration noise, PPO's Gaussian sample). The page `<out>/suite.md`
+gives per-task tables (final training return, both deployed returns, the deterministic policy's gap to each with
+the evaluation's standard error, steps/s) and the aggregate over tasks with rliable: the IQM of returns
+normalized by each task's maximum return, stratified-bootstrap 95 % CIs, the probability that each flow method
+improves on PPO, and a performance profile (`<out>/profile.png`).
 
     pip install -e ".[bench]"
     python bench/suite.py                    # the CPU suite below, 3 seeds; rerun to resume
@@ -46,31 +46,53 @@ SUITE: dict[str, tuple[int, float]] = {
     "FingerTurnEasy": (2_457_600, 1000.0),
     "MultiGoal": (1_250_000, 50.0),  # 50 steps, reward ≤ 1 per step
 }
-DEPLOYED = re.compile(r"mean return over \d+ episodes: (-?[\d.]+)")
+DEPLOYED = re.compile(r"mean return over (\d+) episodes: (-?[\d.]+) \(std (-?[\d.]+)")
+# One episode of each of as many envs as training ran: at 64 a FingerTurnEasy return (per-episode std ~300) was
+# uncertain by ±12 %, more than the 5 % the deployment gap is judged by. Both samplers play the same starts (the
+# env's seed is the run's), so their difference is the policy's, not the draw of initial states.
+EVAL_EPISODES = 256
 
 
-def deployed_return(out: Path, result: dict, sampled: bool = False) -> float:
-    """The final checkpoint's return over one episode of every env, deterministic (ε = 0 / the Gaussian's mean)
-    or `sampled` (`play.py --stochastic`: the training policy's own sampler); cached beside the run.
-    NaN, uncached, where the run's checkpoints are gone (a summary committed by another machine)."""
+def deployed_return(out: Path, result: dict, sampled: bool = False) -> dict:
+    """The final checkpoint's return over one episode of each of EVAL_EPISODES envs — mean, per-episode std and
+    count — deterministic (ε = 0 / the Gaussian's mean) or `sampled` (`play.py --stochastic`: the training policy's
+    own sampler); cached beside the run. A cache from a smaller evaluation is replayed where the run's checkpoints
+    are here, and kept as it is where they are gone (a summary committed by another machine); NaN without either."""
     name = f"{result['task']}_{result['label']}_seed{result['seed']}"
     cache = out / "runs" / f"{name}.{'sampled' if sampled else 'deployed'}.json"
-    if cache.is_file():
-        return json.loads(cache.read_text())["deployed_return"]
+    cached = json.loads(cache.read_text()) if cache.is_file() else None
     run_dir = out / result["run_dir"]
-    if not any(run_dir.glob("model_*.pt")):
-        return float("nan")
+    have_checkpoints = any(run_dir.glob("model_*.pt"))
+    if cached is not None and (cached.get("episodes") == EVAL_EPISODES or not have_checkpoints):
+        return cached
+    if not have_checkpoints:
+        return {"deployed_return": math.nan}
     command = [sys.executable, str(ROOT / "play.py"), "--task", result["task"], "--algo", result["algo"],
                "--log_root", str(run_dir.parents[1]), "--experiment_name", run_dir.parent.name,
-               "--load_run", run_dir.name, "--headless", "--num_envs", "64"]  # fmt: skip
+               "--load_run", run_dir.name, "--headless", "--num_envs", str(EVAL_EPISODES)]  # fmt: skip
     command += ["--stochastic"] if sampled else []
     played = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     found = DEPLOYED.search(played.stdout)
-    value = float(found.group(1)) if played.returncode == 0 and found else float("nan")
+    value = {"deployed_return": math.nan}
+    if played.returncode == 0 and found:
+        episodes, mean, std = int(found.group(1)), float(found.group(2)), float(found.group(3))
+        value = {"deployed_return": mean, "std": std, "episodes": episodes}
     partial = cache.with_suffix(".tmp")
-    partial.write_text(json.dumps({"deployed_return": value}))
+    partial.write_text(json.dumps(value))
     os.replace(partial, cache)
     return value
+
+
+def gap(runs: list[dict], key: str, reference: str) -> str:
+    """How far `key` sits from `reference`, in % of the reference (means over seeds), and the evaluation's own
+    standard error in the same units: a gap inside it is not measured."""
+    pairs = [(r[key], r[reference]) for r in runs if math.isfinite(r.get(key, math.nan) + r.get(reference, math.nan))]
+    if not pairs:
+        return "–"
+    value, base = statistics.mean(v for v, _ in pairs), statistics.mean(b for _, b in pairs)
+    errors = [r[f"{key}_std"] / math.sqrt(r[f"{key}_episodes"]) for r in runs if f"{key}_episodes" in r]
+    error = math.sqrt(sum(e * e for e in errors)) / len(errors) if errors else math.nan  # of the mean over seeds
+    return f"{100 * (value / base - 1):+.1f} %" + (f" (± {100 * error / abs(base):.1f})" if errors else "")
 
 
 def mean_std_of(runs: list[dict], key: str) -> str:
@@ -84,16 +106,18 @@ def mean_std_of(runs: list[dict], key: str) -> str:
 def per_task_table(results: list[dict]) -> list[str]:
     lines = [
         "| task | algo | seeds | env steps | final return (training) | deployed return (ε = 0 / mean) "
-        "| deployed, sampled (the training policy) | steps/s (end to end) | s/iteration |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| deployed, sampled (the training policy) | deployed vs training | deployed vs sampled (± eval SE) "
+        "| steps/s (end to end) | s/iteration |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for (task, algo), runs, ok in by_task_and_algo(results):
         if not ok:
-            lines.append(f"| {task} | {algo} | 0 | | failed: {runs[0]['error'][:80]} | | | | |")
+            lines.append(f"| {task} | {algo} | 0 | | failed: {runs[0]['error'][:80]} | | | | | | |")
             continue
         lines.append(
             f"| {task} | {algo} | {len(ok)} | {ok[0]['env_steps']:,} | {mean_std([r['final_return'] for r in ok])} "
             f"| {mean_std_of(ok, 'deployed_return')} | {mean_std_of(ok, 'sampled_return')} "
+            f"| {gap(ok, 'deployed_return', 'final_return')} | {gap(ok, 'deployed_return', 'sampled_return')} "
             f"| {statistics.mean(r['end_to_end_steps_per_s'] for r in ok):,.0f} "
             f"| {statistics.mean(r['seconds_per_iteration'] for r in ok):.2f} |"
         )
@@ -192,8 +216,10 @@ def main(argv: list[str] | None = None) -> int:
             for algo in algos:
                 result = train_once(out, task, algo, seed, SUITE[task][0], train_flags)
                 if "error" not in result:
-                    result["deployed_return"] = deployed_return(out, result)
-                    result["sampled_return"] = deployed_return(out, result, sampled=True)
+                    for key, sampled in (("deployed_return", False), ("sampled_return", True)):
+                        played = deployed_return(out, result, sampled)
+                        result[key] = played["deployed_return"]
+                        result.update({f"{key}_{k}": v for k, v in played.items() if k != "deployed_return"})
                 results.append(result)
     command = " ".join(["python bench/suite.py", *own, *(["--", *train_flags] if train_flags else [])])
     lines = [f"# Suite: {', '.join(algos)} at equal env-step budgets", "", f"`{command}`", "",
