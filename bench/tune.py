@@ -5,7 +5,8 @@ The fair protocol: each algorithm gets the same number of configurations (its fa
 before tuning — included; a second round builds on the first round's winner), the best mean normalized final
 return over the tuning tasks and seeds becomes that algorithm's default for the task family, and only then does
 the suite (bench/suite.py) run all six tasks.
-A configuration is a list of train.py overrides; each names the lead of issue 31 it tests.
+A configuration is a list of train.py overrides on the algorithm before tuning (`untuned`: what tuning has made the
+task family's default is set back first); each names the lead of issue 31 it tests.
 
     python bench/tune.py --algo cppo --jobs 2                         # every cppo configuration
     python bench/tune.py --algo cppo --configs base,critic --seeds 2  # some of them
@@ -15,13 +16,15 @@ A configuration is a list of train.py overrides; each names the lead of issue 31
 Resumable (bench/compare.py's `train_once`: a finished run leaves its summary and is never run again). Writes
 `<out>/<algo>.md` (`<algo>_<N>seeds.md` for some configurations or tasks): per configuration the final training
 return per task (mean ± std over seeds), the mean normalized return, and what the diagnostics said at the end of
-each run (σ, the flow's own spread of actions, the share of actions at the limit, the kernel's median rate). `--jobs 2` trains two runs at once with
-one thread each (a different floating-point path than one run on two threads: compare within a page).
+each run (σ, the flow's own spread of actions, the share of actions at the limit, the kernel's median rate).
+`--jobs 2` trains two runs at once with one thread each (a different floating-point path than one run on two
+threads: compare within a page).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -36,6 +39,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from compare import mean_std, read_scalars, train_once  # noqa: E402
 from suite import SUITE  # noqa: E402
+
+from cppo.algorithms import get_algorithm  # noqa: E402
+from tasks import builtin, dm_control  # noqa: E402
 
 A = "agent.algorithm."
 DM_CONTROL: dict[str, dict[str, list[str]]] = {
@@ -117,6 +123,20 @@ FAMILIES: dict[str, tuple[dict[str, dict[str, list[str]]], tuple[str, ...]]] = {
     "dm_control": (DM_CONTROL, ("CartpoleSwingup", "ReacherHard")),  # its suite tasks that separate the methods
     "builtin": (BUILTIN, ("MultiGoal",)),
 }
+# The fields tuning has since made each family's defaults (tasks/): set back to the library's defaults for every
+# configuration, so that a configuration means the same runs whatever the tuning chose since its first seed ran
+TUNED: dict[str, dict[str, dict]] = {
+    "dm_control": {"ppo": dm_control.PPO_FIELDS, "cppo": dm_control.CPPO_FIELDS},
+    "builtin": {"ppo": builtin.TUNED, "cppo": builtin.TUNED},
+}
+
+
+def untuned(family: str, algo: str) -> list[str]:
+    """train.py overrides that undo the family's tuned defaults for `algo` (its table's `base`: before tuning)."""
+    defaults = {field.name: field.default for field in dataclasses.fields(get_algorithm(algo).config)}
+    return [f"{A}{name}={defaults[name]}" for name in TUNED[family].get(algo, {})]
+
+
 DIAGNOSTICS = {
     "σ": "Policy/mean_std",
     "flow spread": "Policy/flow_spread",
@@ -201,9 +221,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.jobs > 1:
         os.environ["OMP_NUM_THREADS"] = "1"
 
+    pinned = untuned(args.family, args.algo)
+
     def one(job: tuple[str, str, int]) -> dict:
         name, task, seed = job
-        result = train_once(out, task, args.algo, seed, SUITE[task][0], known[name], label=f"{args.algo}-{name}")
+        overrides = pinned + known[name]
+        result = train_once(out, task, args.algo, seed, SUITE[task][0], overrides, label=f"{args.algo}-{name}")
         result.setdefault("label", f"{args.algo}-{name}")  # a failed run's summary has none
         if "error" not in result:
             result["diagnostics"] = diagnostics(out, result)

@@ -35,6 +35,7 @@ OVERRIDES: dict[str, dict] = {
 # both CartpoleSwingup seeds balancing; for PPO the same ceiling: 0.497), and the entropy bonus annealed with the run
 # (0.842; for PPO: 0.702). PPO: Playground's γ of 0.995 (0.789 vs 0.746) — except on the 150-iteration tasks, where
 # it slowed PPO down: the main job ended ≥ 900 on 7 of 16 seeds with it, 13 of 16 without (bench/seeds/).
+# bench/tune.py sets these back to the library's defaults for its configurations.
 CPPO_FIELDS = {"min_std": 0.2, "max_learning_rate": 3e-3, "entropy_decay": "linear"}
 PPO_FIELDS = {"gamma": 0.995}
 

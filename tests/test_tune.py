@@ -3,7 +3,10 @@ diagnostics are averaged, failures are counted, and a configuration that does no
 
 import sys
 
+from cppo.algorithms import get_algorithm
+from cppo.config import apply_overrides
 from helpers import ROOT, one_line_error, run_script
+from tasks import get_task
 
 sys.path.insert(0, str(ROOT / "bench"))
 import tune  # noqa: E402
@@ -34,3 +37,16 @@ def test_an_unknown_configuration_is_one_line():
 
 def test_a_family_without_a_table_for_the_algorithm_is_one_line():
     one_line_error(run_script("bench/tune.py", "--family", "builtin", "--algo", "fpo"), 2, "builtin", "fpo")
+
+
+def test_a_configuration_departs_from_the_algorithm_before_tuning_whatever_the_default_is_now():
+    """A resumed tuning run must mean what its first seeds meant: the task's tuned defaults are set back to the
+    library's first (a round-3 row re-run after round 4's annealed entropy bonus became CPPO's default ran round 4)."""
+    for family, (_, tasks) in tune.FAMILIES.items():
+        for algo, tuned in tune.TUNED[family].items():
+            cfg = get_task(tasks[0]).agent_cfg(algo)
+            assert all(getattr(cfg.algorithm, name) == value for name, value in tuned.items())  # tuned today
+            library = get_algorithm(algo).config()
+            assert any(getattr(library, name) != value for name, value in tuned.items())  # the test can fail
+            apply_overrides({"agent": cfg}, tune.untuned(family, algo))
+            assert all(getattr(cfg.algorithm, name) == getattr(library, name) for name in tuned), (family, algo)
