@@ -13,6 +13,20 @@ def run_script(script: str, *args: str, timeout: float = 600) -> subprocess.Comp
     )
 
 
+def run_in_process(capsys, script: str, *args: str) -> subprocess.CompletedProcess:
+    """`script`'s entry point called in this process, as its `__main__` calls it: the exit code and the streams
+    run_script would give, without a new interpreter's ~4 s of imports — for the many refusals that end before an
+    env starts. One test per script still runs the real process (run_script), which sees what imports print."""
+    import importlib
+
+    from app.cli import run_main
+
+    capsys.readouterr()  # what the test printed before
+    code = run_main(script, importlib.import_module(Path(script).stem).main, list(args))
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess([script, *args], code, out, err)
+
+
 def scalars(run_dir: Path, tag: str) -> list[tuple[int, float]]:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 

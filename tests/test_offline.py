@@ -12,7 +12,7 @@ from cppo.cppo.config import CPPOCfg
 from cppo.dataset import Transitions
 from cppo.dipole.config import DipoleCfg
 from cppo.offline import expectile_loss, pretrain, train_offline
-from helpers import make_algorithm, one_line_error, run_script, scalars
+from helpers import make_algorithm, one_line_error, run_in_process, run_script, scalars
 
 SMALL = PolicyCfg(actor_hidden_dims=(64, 64), critic_hidden_dims=(64, 64))
 
@@ -145,24 +145,34 @@ def test_record_train_offline_then_online(tmp_path):
     assert (run_dir / "model_offline.pt").is_file() and (run_dir / "model_1.pt").is_file()  # then online as usual
 
 
-def test_bad_offline_flags_are_one_line_errors(tmp_path):
+def test_bad_offline_flags_are_one_line_errors(tmp_path, capsys):
     common = ["--task", "MultiGoal", "--log_root", str(tmp_path)]
-    one_line_error(run_script("train.py", *common, "--algo", "ppo", "--dataset", "x.pt"), 2, "--algo dipole")
-    one_line_error(run_script("train.py", *common, "--algo", "ppo", "--pretrain", "x.pt"), 2, "cppo or dipole")
     one_line_error(
-        run_script("train.py", *common, "--algo", "dipole", "--dataset", str(tmp_path / "none.pt")), 2, "not found"
+        run_in_process(capsys, "train.py", *common, "--algo", "ppo", "--dataset", "x.pt"), 2, "--algo dipole"
+    )
+    one_line_error(
+        run_in_process(capsys, "train.py", *common, "--algo", "ppo", "--pretrain", "x.pt"), 2, "cppo or dipole"
+    )
+    one_line_error(
+        run_in_process(capsys, "train.py", *common, "--algo", "dipole", "--dataset", str(tmp_path / "none.pt")),
+        2,
+        "not found",
     )
     wrong = tmp_path / "wrong.pt"
     one_step_dataset(torch.zeros(10, 1), torch.zeros(10), obs_dim=5).save(wrong)  # 5-D observations, 1 action
     one_line_error(
-        run_script("train.py", *common, "--algo", "dipole", "--dataset", str(wrong), "--max_iterations", "0"),
+        run_in_process(
+            capsys, "train.py", *common, "--algo", "dipole", "--dataset", str(wrong), "--max_iterations", "0"
+        ),
         2,
         "does not fit",
     )
     not_data = tmp_path / "model.pt"
     torch.save({"model_state_dict": {}}, not_data)
     one_line_error(
-        run_script("train.py", *common, "--algo", "cppo", "--pretrain", str(not_data), "--max_iterations", "1"),
+        run_in_process(
+            capsys, "train.py", *common, "--algo", "cppo", "--pretrain", str(not_data), "--max_iterations", "1"
+        ),
         2,
         "not a dataset recorded",
     )

@@ -17,7 +17,7 @@ from cppo.dipole.config import DipoleCfg
 from cppo.export import deployable, export_metadata, export_policy
 from cppo.fpo.config import FPOCfg
 from cppo.runs import checkpoints
-from helpers import ROOT, make_algorithm, one_line_error, run_script, train_cartpole
+from helpers import ROOT, make_algorithm, one_line_error, run_in_process, run_script, train_cartpole
 
 OBS_DIM, NUM_ACTIONS = 7, 3
 
@@ -205,33 +205,42 @@ def test_checkpoint_of_another_task_names_both_observation_sizes(tiny_run):
     one_line_error(result, 1, "CartpoleBalance", "AcrobotSwingup", "size 5", "size 6")
 
 
-def test_checkpoint_of_another_algorithm_is_refused(tiny_run):
+def test_checkpoint_of_another_algorithm_is_refused(tiny_run, capsys):
     _, run_dir = tiny_run
-    result = run_script("play.py", "--algo", "ppo", "--checkpoint", str(run_dir / "model_1.pt"), "--headless")
+    result = run_in_process(
+        capsys, "play.py", "--algo", "ppo", "--checkpoint", str(run_dir / "model_1.pt"), "--headless"
+    )
     one_line_error(result, 1, "--algo cppo")
 
 
-def test_missing_run_and_checkpoint_list_what_exists(tiny_run):
+def test_missing_run_and_checkpoint_list_what_exists(tiny_run, capsys):
     log_root, run_dir = tiny_run
     one_line_error(
-        run_script("play.py", "--log_root", str(log_root), "--load_run", "nope"),
+        run_in_process(capsys, "play.py", "--log_root", str(log_root), "--load_run", "nope"),
         1,
         "no run matching 'nope'",
         run_dir.name,
     )
     one_line_error(
-        run_script("play.py", "--log_root", str(log_root), "--checkpoint", "model_7.pt"), 1, "model_0.pt, model_1.pt"
+        run_in_process(capsys, "play.py", "--log_root", str(log_root), "--checkpoint", "model_7.pt"),
+        1,
+        "model_0.pt, model_1.pt",
     )
     one_line_error(
-        run_script("play.py", "--checkpoint", str(run_dir / "model_9.pt")), 1, "does not exist", "model_1.pt"
+        run_in_process(capsys, "play.py", "--checkpoint", str(run_dir / "model_9.pt")),
+        1,
+        "does not exist",
+        "model_1.pt",
     )
 
 
-def test_truncated_checkpoint_is_one_clear_line(tiny_run, tmp_path):
+def test_truncated_checkpoint_is_one_clear_line(tiny_run, tmp_path, capsys):
     _, run_dir = tiny_run
     broken = tmp_path / "model_5.pt"
     broken.write_bytes((run_dir / "model_1.pt").read_bytes()[:5000])
-    one_line_error(run_script("play.py", "--checkpoint", str(broken)), 1, "corrupt or truncated", str(broken))
+    one_line_error(
+        run_in_process(capsys, "play.py", "--checkpoint", str(broken)), 1, "corrupt or truncated", str(broken)
+    )
 
 
 def test_command_on_a_task_without_one_is_refused(tiny_run):
@@ -246,9 +255,9 @@ def test_command_on_a_task_without_one_is_refused(tiny_run):
     ("flags", "message"),
     [(["--noise_scale", "-0.5"], "must be ≥ 0"), (["--noise_scale", "0.5", "--stochastic"], "give one")],
 )
-def test_bad_noise_scale_is_a_usage_error(tiny_run, flags, message):
+def test_bad_noise_scale_is_a_usage_error(tiny_run, flags, message, capsys):
     _, run_dir = tiny_run
-    result = run_script("play.py", "--checkpoint", str(run_dir / "model_1.pt"), "--headless", *flags)
+    result = run_in_process(capsys, "play.py", "--checkpoint", str(run_dir / "model_1.pt"), "--headless", *flags)
     one_line_error(result, 2, "--noise_scale", message)
 
 

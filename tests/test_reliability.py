@@ -49,10 +49,10 @@ def newest_checkpoint_time(log_root) -> float:
 
 
 def test_sigkill_at_random_moments_then_resume_never_loses_the_run(tmp_path):
-    """12 SIGKILLs at random moments of training (checkpoints every iteration, and large networks so
+    """6 SIGKILLs at random moments of training (checkpoints every iteration, and large networks so
     writes take a good share of the time), each followed by --resume: every checkpoint on disk loads and
-    the run ends at the requested total, in one run folder."""
-    kills, total, rng, mid_write = 12, 40, random.Random(0), 0
+    the run ends at the requested total, in one run folder. (Each kill costs a process start, ~6 s.)"""
+    kills, total, rng, mid_write = 6, 40, random.Random(0), 0
     big = ["agent.policy.actor_hidden_dims=512,512,512", "agent.policy.critic_hidden_dims=512,512,512"]
     for _ in range(kills):
         started = newest_checkpoint_time(tmp_path) > 0

@@ -10,7 +10,7 @@ import yaml
 
 import tasks
 from cppo.algorithms import REGISTRY as ALGORITHMS
-from helpers import one_line_error, run_script, scalars
+from helpers import one_line_error, run_in_process, run_script, scalars
 
 TINY = ["--max_iterations", "2", "env.num_envs=16", "agent.num_steps_per_env=8", "agent.save_interval=1"]
 
@@ -94,11 +94,17 @@ def test_resume_continues_the_iteration_count_in_the_same_run(trained):
         (["--task", "MultiGoal", "--device", "mps"], 2, ["--device mps", "cpu or cuda"]),
     ],
 )
-def test_bad_input_is_one_clear_line(args, code, needles, tmp_path):
+def test_bad_input_is_one_clear_line(args, code, needles, tmp_path, capsys):
     if any(arg.startswith(("agent.", "env.")) or arg == "--pretrain" for arg in args) and "--task" not in args:
         args = ["--task", "MultiGoal", "--max_iterations", "1", *args]
-    one_line_error(run_script("train.py", "--log_root", str(tmp_path), *args), code, *needles)
+    one_line_error(run_in_process(capsys, "train.py", "--log_root", str(tmp_path), *args), code, *needles)
     assert not any(tmp_path.iterdir()), "a refused command wrote to the log folder"
+
+
+def test_a_refusal_is_one_line_from_the_real_process_too(tmp_path):
+    """What the in-process cases above cannot see: a warning or a message printed while the modules import."""
+    result = run_script("train.py", "--log_root", str(tmp_path), "--task", "MultiGoal", "agent.algorithm.gamma=1.5")
+    one_line_error(result, 2, "agent.algorithm.gamma=1.5", "in [0, 1]")
 
 
 def test_pickled_code_given_as_a_dataset_is_refused_without_advice_to_load_it_unsafely(tmp_path):
