@@ -4,13 +4,16 @@ the policy's action distribution where the deterministic sampler loses return (i
     python bench/deploy_modes.py                       # every cppo/fpo run in bench/suite/runs with checkpoints
     python bench/deploy_modes.py --tasks CartpoleSwingup --algos fpo
 
-For each run: one env of 64, every mode plays one episode of every env from a fresh reset with the same seed,
-through the exported inference module (app/playback.py's `policy_fn`):
+For each run: every mode plays one episode of each of the suite's EVAL_EPISODES envs from a fresh reset with the
+same seed, through the exported inference module (app/playback.py's `policy_fn`):
 
     zero       ε = 0 with the trained K (the default deployment, "zero-sampling" in FPO++)
     zero_k32   ε = 0 with K = 32 Euler steps: is the coarse ODE what loses return?
-    half       ε ~ N(0, 0.25 I): a cooler sampler
-    sampled    ε ~ N(0, I): the policy training measured
+    fixed      ε ~ N(0, I) drawn once per episode and held: deterministic too, but at a typical ε — tells an
+               atypical ε = 0 from the value of acting randomly
+    half       ε ~ N(0, 0.25 I) afresh every step: a cooler sampler
+    sampled    ε ~ N(0, I) afresh every step, through the deployed module (CPPO: without the kernel's noise)
+    training   the training policy's own sampler (`play.py --stochastic`; CPPO: the kernel's noise too)
 
 and, at 512 states the sampled policy visited, 128 actions per state: the share of actions at the action limit,
 the share of (state, action dimension) pairs whose samples are bimodal (Sarle's bimodality coefficient > 5/9,
@@ -31,8 +34,16 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.suite import EVAL_EPISODES  # noqa: E402
 
-MODES = {"zero": (0.0, None), "zero_k32": (0.0, 32), "half": (0.5, None), "sampled": (1.0, None)}
+MODES = {
+    "zero": (0.0, None),
+    "zero_k32": (0.0, 32),
+    "fixed": (1.0, None),
+    "half": (0.5, None),
+    "sampled": (1.0, None),
+    "training": (1.0, None),
+}  # name: (ε's scale, Euler steps K; None: the trained K)
 STATES, DRAWS, NEAR = 512, 128, 0.1
 
 
@@ -71,17 +82,16 @@ def evaluate(result: dict, suite: Path) -> dict:
     import torch
 
     from app.cli import build_configs, build_runner
-    from app.playback import policy_fn, run_policy
+    from app.playback import policy_fn, run_policy, training_policy
     from cppo.algorithms import get_algorithm
     from cppo.checkpoint import load_checkpoint
-    from cppo.export import deployable
     from cppo.runs import find_checkpoint
     from envs import make_env
 
     checkpoint = find_checkpoint(suite / result["run_dir"])
     saved = load_checkpoint(str(checkpoint), "cpu")
-    args = argparse.Namespace(task=result["task"], algo=result["algo"], num_envs=64, seed=None, menagerie_dir=None,
-                              overrides=[])  # fmt: skip
+    args = argparse.Namespace(task=result["task"], algo=result["algo"], num_envs=EVAL_EPISODES, seed=None,
+                              menagerie_dir=None, overrides=[])  # fmt: skip
     task, env_cfg, agent_cfg = build_configs(args, saved.get("meta"))
     env: Any = make_env(task, env_cfg, "cpu")  # Playground's VecEnv resets all envs; MultiGoal resets where told
     runner = build_runner(env, task.name, args.algo, env_cfg, agent_cfg, "cpu")
@@ -92,7 +102,12 @@ def evaluate(result: dict, suite: Path) -> dict:
     returns, visited = {}, []
     for name, (scale, steps) in MODES.items():
         actor.flow_steps = steps or trained_steps
-        act = policy_fn(actor, algorithm, True, scale, "cpu")
+        if name == "training":
+            act = training_policy(runner.alg)
+        elif name == "fixed":
+            act = held_noise(deployed_module(actor), live_inputs(actor, algorithm), actor, env.num_envs)
+        else:
+            act = policy_fn(actor, algorithm, True, scale, "cpu")
         if name == "sampled":
             act = keeping_states(act, actor.obs_groups, visited)
         torch.manual_seed(agent_cfg.seed)
@@ -101,13 +116,41 @@ def evaluate(result: dict, suite: Path) -> dict:
         returns[name] = ended.mean().item() if ended.numel() else math.nan
         print(f"[deploy_modes] {result['task']} {result['algo']} seed {result['seed']}: {name} {returns[name]:.1f}")
     actor.flow_steps = trained_steps
-    deployed = deployable(actor, True)
-    live = [torch.tensor(float(getattr(actor, n))) for n in algorithm.live_inputs]
     shape = diagnose(
-        deployed, live, torch.cat(visited), actor.num_actions, actor.action_limit, torch.Generator().manual_seed(0)
+        deployed_module(actor),
+        live_inputs(actor, algorithm),
+        torch.cat(visited),
+        actor.num_actions,
+        actor.action_limit,
+        torch.Generator().manual_seed(0),
     )
     env.close()
-    return {"returns": returns, **shape, "flow_steps": trained_steps}
+    return {"returns": returns, **shape, "flow_steps": trained_steps, "episodes": EVAL_EPISODES}
+
+
+def deployed_module(actor):
+    from cppo.export import deployable
+
+    return deployable(actor, True)
+
+
+def live_inputs(actor, algorithm) -> list:
+    import torch
+
+    return [torch.tensor(float(getattr(actor, n))) for n in algorithm.live_inputs]  # e.g. DIPOLE's ω
+
+
+def held_noise(deployed, live: list, actor, num_envs: int):
+    """The deployed policy at one ε per env, drawn once: every env plays one episode, so one ε per episode."""
+    import torch
+
+    noise = torch.randn(num_envs, actor.num_actions, generator=torch.Generator().manual_seed(1))
+
+    @torch.inference_mode()
+    def act(obs):
+        return deployed(torch.cat([obs[g] for g in actor.obs_groups], dim=-1), noise, *live)
+
+    return act
 
 
 def keeping_states(act, obs_groups, visited: list, every: int = 10):
@@ -139,8 +182,11 @@ def main(argv: list[str] | None = None) -> int:
         if result.get("algo") not in algos or (tasks and result["task"] not in tasks) or "run_dir" not in result:
             continue
         cache = path.with_name(path.name.replace(".json", ".modes.json"))
-        if not cache.is_file():
+        cached = json.loads(cache.read_text()) if cache.is_file() else {}
+        if cached.get("episodes") != EVAL_EPISODES:
             if not any((suite / result["run_dir"]).glob("model_*.pt")):
+                if cached:
+                    rows.append((result, cached))  # a smaller evaluation, kept where its checkpoints are gone
                 continue  # trained on another machine: its checkpoints are not here
             partial = cache.with_suffix(".tmp")
             partial.write_text(json.dumps(evaluate(result, suite)))
@@ -148,17 +194,19 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((result, json.loads(cache.read_text())))
     lines = [
         "# Deploying a flow policy: ε = 0 or sampled (`python bench/deploy_modes.py`)", "",
-        "Return of one episode of each of 64 envs per mode from each suite run's final checkpoint; action shape at "
+        f"Return of one episode of each of {EVAL_EPISODES} envs per mode (episodes column: fewer where an older "
+        "evaluation is kept) from each suite run's final checkpoint; action shape at "
         f"{STATES} visited states × {DRAWS} draws (see the script's docstring).", "",
-        "| task | algo | seed | training | ε = 0 | ε = 0, K = 32 | ε ~ N(0, ¼I) | ε ~ N(0, I) | at limit "
-        "| bimodal | mass near a(ε=0) / near median | spread |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| task | algo | seed | episodes | training run | ε = 0 | ε = 0, K = 32 | ε held per episode | ε ~ N(0, ¼I) "
+        "| ε ~ N(0, I) | training sampler | at limit | bimodal | mass near a(ε=0) / near median | spread |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]  # fmt: skip
     for result, found in sorted(rows, key=lambda r: (r[0]["task"], r[0]["algo"], r[0]["seed"])):
-        r = found["returns"]
+        r = {name: f"{found['returns'][name]:.1f}" if name in found["returns"] else "–" for name in MODES}
         lines.append(
-            f"| {result['task']} | {result['algo']} | {result['seed']} | {result['final_return']:.1f} "
-            f"| {r['zero']:.1f} | {r['zero_k32']:.1f} | {r['half']:.1f} | {r['sampled']:.1f} "
+            f"| {result['task']} | {result['algo']} | {result['seed']} | {found.get('episodes', 64)} "
+            f"| {result['final_return']:.1f} | {r['zero']} | {r['zero_k32']} | {r['fixed']} | {r['half']} "
+            f"| {r['sampled']} | {r['training']} "
             f"| {found['at_limit']:.2f} | {found['bimodal']:.2f} | {found['mass_near_zero_vs_median']:.2f} "
             f"| {found['spread']:.2f} |"
         )
