@@ -5,9 +5,10 @@ resumable — a finished run leaves its summary and is never run again, so the s
 its final checkpoint plays one episode on each of 256 envs, deterministically (`play.py --headless`: ε = 0 for
 the flow methods, the mean for PPO) and sampled (`--stochastic`: the policy training measured — CPPO's random ε
 and kernel sample, FPO++'s random ε and exploration noise, PPO's Gaussian sample). The page `<out>/suite.md`
-gives per-task tables (final training return, both deployed returns, the deterministic policy's gap to each with
-the evaluation's standard error, steps/s) and the aggregate over tasks with rliable: the IQM of returns
-normalized by each task's maximum return, stratified-bootstrap 95 % CIs, the probability that each flow method
+gives per-task tables (final training return — rsl_rl's mean of the last 100 episodes —, both deployed
+returns, the deterministic policy's gap to each with the standard error of the difference, steps/s) and the
+aggregate over tasks with rliable: the IQM of returns normalized by each task's maximum return,
+stratified-bootstrap 95 % CIs, the probability that each flow method
 improves on PPO, and a performance profile (`<out>/profile.png`).
 
     pip install -e ".[bench]"
@@ -83,16 +84,30 @@ def deployed_return(out: Path, result: dict, sampled: bool = False) -> dict:
     return value
 
 
+# rsl_rl's training return is the mean of the last 100 episodes that ended (its logger's return buffer): on
+# FingerTurnEasy (returns 0 or 1000) that alone is uncertain by ±45.
+TRAINING_EPISODES = 100
+
+
+def standard_error(run: dict, key: str) -> float:
+    """One run's number's standard error: an evaluation's from its own episodes; the training return's from the
+    100 episodes it averages, their spread taken from the sampled evaluation (the same policy and sampler)."""
+    if key == "final_return":
+        return run.get("sampled_return_std", math.nan) / math.sqrt(TRAINING_EPISODES)
+    return run.get(f"{key}_std", math.nan) / math.sqrt(run.get(f"{key}_episodes", 1))
+
+
 def gap(runs: list[dict], key: str, reference: str) -> str:
-    """How far `key` sits from `reference`, in % of the reference (means over seeds), and the evaluation's own
-    standard error in the same units: a gap inside it is not measured."""
+    """How far `key` sits from `reference`, in % of the reference (means over seeds), and the standard error of
+    that difference from both numbers' own noise (a gap inside it is not measured)."""
     pairs = [(r[key], r[reference]) for r in runs if math.isfinite(r.get(key, math.nan) + r.get(reference, math.nan))]
     if not pairs:
         return "–"
     value, base = statistics.mean(v for v, _ in pairs), statistics.mean(b for _, b in pairs)
-    errors = [r[f"{key}_std"] / math.sqrt(r[f"{key}_episodes"]) for r in runs if f"{key}_episodes" in r]
-    error = math.sqrt(sum(e * e for e in errors)) / len(errors) if errors else math.nan  # of the mean over seeds
-    return f"{100 * (value / base - 1):+.1f} %" + (f" (± {100 * error / abs(base):.1f})" if errors else "")
+    variances = [standard_error(r, key) ** 2 + standard_error(r, reference) ** 2 for r in runs]
+    error = math.sqrt(sum(variances)) / len(variances)  # of the difference of the means over seeds
+    shown = f" (± {100 * error / abs(base):.1f})" if math.isfinite(error) else ""
+    return f"{100 * (value / base - 1):+.1f} %" + shown
 
 
 def mean_std_of(runs: list[dict], key: str) -> str:
@@ -106,7 +121,7 @@ def mean_std_of(runs: list[dict], key: str) -> str:
 def per_task_table(results: list[dict]) -> list[str]:
     lines = [
         "| task | algo | seeds | env steps | final return (training) | deployed return (ε = 0 / mean) "
-        "| deployed, sampled (the training policy) | deployed vs training | deployed vs sampled (± eval SE) "
+        "| deployed, sampled (the training policy) | deployed vs training (± SE) | deployed vs sampled (± SE) "
         "| steps/s (end to end) | s/iteration |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
