@@ -8,8 +8,8 @@ and kernel sample, FPO++'s random ε and exploration noise, PPO's Gaussian sampl
 gives per-task tables (final training return — rsl_rl's mean of the last 100 episodes —, both deployed
 returns, the deterministic policy's gap to each with the standard error of the difference, steps/s) and the
 aggregate over tasks with rliable: the IQM of returns normalized by each task's maximum return,
-stratified-bootstrap 95 % CIs, the probability that each flow method
-improves on PPO, and a performance profile (`<out>/profile.png`).
+stratified-bootstrap 95 % CIs, the probability that each flow method improves on PPO, and a performance profile
+(`<out>/profile.png`).
 
     pip install -e ".[bench]"
     python bench/suite.py                    # the CPU suite below, 3 seeds; rerun to resume
