@@ -4,8 +4,8 @@ the policy's action distribution where the deterministic sampler loses return (i
     python bench/deploy_modes.py                       # every cppo/fpo run in bench/suite/runs with checkpoints
     python bench/deploy_modes.py --tasks CartpoleSwingup --algos fpo
 
-For each run: every mode plays one episode of each of the suite's EVAL_EPISODES envs from a fresh reset with the
-same seed, through the exported inference module (app/playback.py's `policy_fn`):
+For each run: every mode plays one episode of each of --episodes envs (default: the suite's EVAL_EPISODES) from a
+fresh reset with the same seed, through the exported inference module (app/playback.py's `policy_fn`):
 
     zero       ε = 0 with the trained K (the default deployment, "zero-sampling" in FPO++)
     zero_k32   ε = 0 with K = 32 Euler steps: is the coarse ODE what loses return?
@@ -78,7 +78,7 @@ def diagnose(deployed, live, states, num_actions: int, limit: float, generator) 
     }
 
 
-def evaluate(result: dict, suite: Path) -> dict:
+def evaluate(result: dict, suite: Path, episodes: int) -> dict:
     import torch
 
     from app.cli import build_configs, build_runner
@@ -90,7 +90,7 @@ def evaluate(result: dict, suite: Path) -> dict:
 
     checkpoint = find_checkpoint(suite / result["run_dir"])
     saved = load_checkpoint(str(checkpoint), "cpu")
-    args = argparse.Namespace(task=result["task"], algo=result["algo"], num_envs=EVAL_EPISODES, seed=None,
+    args = argparse.Namespace(task=result["task"], algo=result["algo"], num_envs=episodes, seed=None,
                               menagerie_dir=None, overrides=[])  # fmt: skip
     task, env_cfg, agent_cfg = build_configs(args, saved.get("meta"))
     env: Any = make_env(task, env_cfg, "cpu")  # Playground's VecEnv resets all envs; MultiGoal resets where told
@@ -99,7 +99,7 @@ def evaluate(result: dict, suite: Path) -> dict:
     actor: Any = runner.alg.get_policy()
     algorithm = get_algorithm(args.algo)
     trained_steps = actor.flow_steps
-    returns, visited = {}, []
+    returns, spreads, visited = {}, {}, []  # per mode: mean and per-episode std of the returns
     for name, (scale, steps) in MODES.items():
         actor.flow_steps = steps or trained_steps
         if name == "training":
@@ -114,6 +114,7 @@ def evaluate(result: dict, suite: Path) -> dict:
         env.reset()
         ended, _, _ = run_policy(env, act)
         returns[name] = ended.mean().item() if ended.numel() else math.nan
+        spreads[name] = ended.std().item() if ended.numel() > 1 else math.nan
         print(f"[deploy_modes] {result['task']} {result['algo']} seed {result['seed']}: {name} {returns[name]:.1f}")
     actor.flow_steps = trained_steps
     shape = diagnose(
@@ -125,7 +126,7 @@ def evaluate(result: dict, suite: Path) -> dict:
         torch.Generator().manual_seed(0),
     )
     env.close()
-    return {"returns": returns, **shape, "flow_steps": trained_steps, "episodes": EVAL_EPISODES}
+    return {"returns": returns, "return_std": spreads, **shape, "flow_steps": trained_steps, "episodes": episodes}
 
 
 def deployed_module(actor):
@@ -173,6 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--suite", default="bench/suite", help="the suite's results folder (default: bench/suite)")
     parser.add_argument("--tasks", default="", help="only these tasks (comma-separated; default: all)")
     parser.add_argument("--algos", default="cppo,fpo", help="default: cppo,fpo")
+    parser.add_argument(
+        "--episodes", type=int, default=EVAL_EPISODES, help=f"one per env, per mode (default: {EVAL_EPISODES})"
+    )
     args = parser.parse_args(argv)
     suite = (ROOT / args.suite).resolve()
     tasks, algos = set(filter(None, args.tasks.split(","))), set(args.algos.split(","))
@@ -183,18 +187,18 @@ def main(argv: list[str] | None = None) -> int:
             continue
         cache = path.with_name(path.name.replace(".json", ".modes.json"))
         cached = json.loads(cache.read_text()) if cache.is_file() else {}
-        if cached.get("episodes") != EVAL_EPISODES:
+        if cached.get("episodes") != args.episodes:
             if not any((suite / result["run_dir"]).glob("model_*.pt")):
                 if cached:
                     rows.append((result, cached))  # a smaller evaluation, kept where its checkpoints are gone
                 continue  # trained on another machine: its checkpoints are not here
             partial = cache.with_suffix(".tmp")
-            partial.write_text(json.dumps(evaluate(result, suite)))
+            partial.write_text(json.dumps(evaluate(result, suite, args.episodes)))
             os.replace(partial, cache)
         rows.append((result, json.loads(cache.read_text())))
     lines = [
         "# Deploying a flow policy: ε = 0 or sampled (`python bench/deploy_modes.py`)", "",
-        f"Return of one episode of each of {EVAL_EPISODES} envs per mode (episodes column: fewer where an older "
+        f"Return of one episode of each of {args.episodes} envs per mode (episodes column: fewer where an older "
         "evaluation is kept) from each suite run's final checkpoint; action shape at "
         f"{STATES} visited states × {DRAWS} draws (see the script's docstring).", "",
         "| task | algo | seed | episodes | training run | ε = 0 | ε = 0, K = 32 | ε held per episode | ε ~ N(0, ¼I) "
