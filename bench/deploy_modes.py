@@ -85,6 +85,7 @@ def evaluate(result: dict, suite: Path, episodes: int) -> dict:
     from app.playback import policy_fn, run_policy, training_policy
     from cppo.algorithms import get_algorithm
     from cppo.checkpoint import load_checkpoint
+    from cppo.export import deployable
     from cppo.runs import find_checkpoint
     from envs import make_env
 
@@ -99,13 +100,15 @@ def evaluate(result: dict, suite: Path, episodes: int) -> dict:
     actor: Any = runner.alg.get_policy()
     algorithm = get_algorithm(args.algo)
     trained_steps = actor.flow_steps
+    deployed = deployable(actor, True)  # at the trained K
+    live = [torch.tensor(float(getattr(actor, n))) for n in algorithm.live_inputs]  # e.g. DIPOLE's ω
     returns, spreads, visited = {}, {}, []  # per mode: mean and per-episode std of the returns
     for name, (scale, steps) in MODES.items():
         actor.flow_steps = steps or trained_steps
         if name == "training":
             act = training_policy(runner.alg)
         elif name == "fixed":
-            act = held_noise(deployed_module(actor), live_inputs(actor, algorithm), actor, env.num_envs)
+            act = held_noise(deployed, live, actor, env.num_envs)
         else:
             act = policy_fn(actor, algorithm, True, scale, "cpu")
         if name == "sampled":
@@ -118,27 +121,10 @@ def evaluate(result: dict, suite: Path, episodes: int) -> dict:
         print(f"[deploy_modes] {result['task']} {result['algo']} seed {result['seed']}: {name} {returns[name]:.1f}")
     actor.flow_steps = trained_steps
     shape = diagnose(
-        deployed_module(actor),
-        live_inputs(actor, algorithm),
-        torch.cat(visited),
-        actor.num_actions,
-        actor.action_limit,
-        torch.Generator().manual_seed(0),
+        deployed, live, torch.cat(visited), actor.num_actions, actor.action_limit, torch.Generator().manual_seed(0)
     )
     env.close()
     return {"returns": returns, "return_std": spreads, **shape, "flow_steps": trained_steps, "episodes": episodes}
-
-
-def deployed_module(actor):
-    from cppo.export import deployable
-
-    return deployable(actor, True)
-
-
-def live_inputs(actor, algorithm) -> list:
-    import torch
-
-    return [torch.tensor(float(getattr(actor, n))) for n in algorithm.live_inputs]  # e.g. DIPOLE's ω
 
 
 def held_noise(deployed, live: list, actor, num_envs: int):
