@@ -3,6 +3,7 @@ the policy's action distribution where the deterministic sampler loses return (i
 
     python bench/deploy_modes.py                       # every cppo/fpo run in bench/suite/runs with checkpoints
     python bench/deploy_modes.py --tasks CartpoleSwingup --algos fpo
+    python bench/deploy_modes.py --tasks FingerTurnEasy --modes zero,fixed,training --episodes 1024
 
 For each run: every mode plays one episode of each of --episodes envs (default: the suite's EVAL_EPISODES) from a
 fresh reset with the same seed, through the exported inference module (app/playback.py's `policy_fn`):
@@ -19,7 +20,8 @@ and, at 512 states the sampled policy visited, 128 actions per state: the share 
 the share of (state, action dimension) pairs whose samples are bimodal (Sarle's bimodality coefficient > 5/9,
 the uniform distribution's value), and how much of the sampled mass lies within 0.1 of the ε = 0 action
 compared with within 0.1 of the samples' median (< 1: ε = 0 lands where the policy rarely acts, e.g. between
-two modes). Results are cached per run (`<run>.modes.json`); the page is bench/suite/deploy_modes.md.
+two modes; the states come from the sampled mode, or the first mode played without it). Results are cached per
+run (`<run>.modes.json`, modes added to a cache of the same --episodes); the page is bench/suite/deploy_modes.md.
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ def diagnose(deployed, live, states, num_actions: int, limit: float, generator) 
     }
 
 
-def evaluate(result: dict, suite: Path, episodes: int) -> dict:
+def evaluate(result: dict, suite: Path, episodes: int, modes: list[str]) -> dict:
     import torch
 
     from app.cli import build_configs, build_runner
@@ -103,7 +105,9 @@ def evaluate(result: dict, suite: Path, episodes: int) -> dict:
     deployed = deployable(actor, True)  # at the trained K
     live = [torch.tensor(float(getattr(actor, n))) for n in algorithm.live_inputs]  # e.g. DIPOLE's ω
     returns, spreads, visited = {}, {}, []  # per mode: mean and per-episode std of the returns
-    for name, (scale, steps) in MODES.items():
+    keep = "sampled" if "sampled" in modes else modes[0]  # the mode whose visited states `diagnose` reads
+    for name in modes:
+        scale, steps = MODES[name]
         actor.flow_steps = steps or trained_steps
         if name == "training":
             act = training_policy(runner.alg)
@@ -111,7 +115,7 @@ def evaluate(result: dict, suite: Path, episodes: int) -> dict:
             act = held_noise(deployed, live, actor, env.num_envs)
         else:
             act = policy_fn(actor, algorithm, True, scale, "cpu")
-        if name == "sampled":
+        if name == keep:
             act = keeping_states(act, actor.obs_groups, visited)
         torch.manual_seed(agent_cfg.seed)
         env.reset()
@@ -160,12 +164,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--suite", default="bench/suite", help="the suite's results folder (default: bench/suite)")
     parser.add_argument("--tasks", default="", help="only these tasks (comma-separated; default: all)")
     parser.add_argument("--algos", default="cppo,fpo", help="default: cppo,fpo")
+    parser.add_argument("--modes", default=",".join(MODES), help=f"default: {','.join(MODES)}")
     parser.add_argument(
         "--episodes", type=int, default=EVAL_EPISODES, help=f"one per env, per mode (default: {EVAL_EPISODES})"
     )
     args = parser.parse_args(argv)
     suite = (ROOT / args.suite).resolve()
     tasks, algos = set(filter(None, args.tasks.split(","))), set(args.algos.split(","))
+    modes = [m for m in args.modes.split(",") if m]
+    if not modes or set(modes) - set(MODES):
+        parser.error(f"--modes: choose from {','.join(MODES)}")
     rows = []
     for path in sorted((suite / "runs").glob("*_seed*.json")):
         result = json.loads(path.read_text())
@@ -173,13 +181,19 @@ def main(argv: list[str] | None = None) -> int:
             continue
         cache = path.with_name(path.name.replace(".json", ".modes.json"))
         cached = json.loads(cache.read_text()) if cache.is_file() else {}
-        if cached.get("episodes") != args.episodes:
+        same = cached.get("episodes") == args.episodes
+        missing = [m for m in modes if not same or m not in cached["returns"]]
+        if missing:
             if not any((suite / result["run_dir"]).glob("model_*.pt")):
                 if cached:
-                    rows.append((result, cached))  # a smaller evaluation, kept where its checkpoints are gone
+                    rows.append((result, cached))  # an older evaluation, kept where its checkpoints are gone
                 continue  # trained on another machine: its checkpoints are not here
+            found = evaluate(result, suite, args.episodes, missing)
+            if same:  # add the new modes to the cached ones
+                found = {**found, "returns": {**cached["returns"], **found["returns"]},
+                         "return_std": {**cached["return_std"], **found["return_std"]}}  # fmt: skip
             partial = cache.with_suffix(".tmp")
-            partial.write_text(json.dumps(evaluate(result, suite, args.episodes)))
+            partial.write_text(json.dumps(found))
             os.replace(partial, cache)
         rows.append((result, json.loads(cache.read_text())))
     lines = [
