@@ -107,6 +107,8 @@ BUILTIN: dict[str, dict[str, list[str]]] = {  # MultiGoal, the family's one task
         # round 2, as many as cppo's: its next-best two knobs on round 1's winner (kl0.02)
         "kl0.02-epochs8": [f"{A}desired_kl=0.02", f"{A}num_learning_epochs=8"],
         "kl0.02-entropy-decay": [f"{A}desired_kl=0.02", f"{A}entropy_decay=linear"],
+        # round 3, the ceiling CPPO's round 2 raised, for as many distinct configurations as cppo's (eleven)
+        "kl0.02-lr2e-2": [f"{A}desired_kl=0.02", f"{A}max_learning_rate=2e-2"],
     },
     "cppo": {
         "base": [],  # σ's floor 0.02, the kernel's ceiling 1e-2
