@@ -21,7 +21,8 @@ the share of (state, action dimension) pairs whose samples are bimodal (Sarle's 
 the uniform distribution's value), and how much of the sampled mass lies within 0.1 of the ε = 0 action
 compared with within 0.1 of the samples' median (< 1: ε = 0 lands where the policy rarely acts, e.g. between
 two modes; the states come from the sampled mode, or the first mode played without it). Results are cached per
-run (`<run>.modes.json`, modes added to a cache of the same --episodes); the page is bench/suite/deploy_modes.md.
+run (`<run>.modes.json`; modes asked for later join a cache of the same --episodes, which keeps its shape unless
+`sampled` is among them); the page is bench/suite/deploy_modes.md.
 """
 
 from __future__ import annotations
@@ -189,8 +190,9 @@ def main(argv: list[str] | None = None) -> int:
                     rows.append((result, cached))  # an older evaluation, kept where its checkpoints are gone
                 continue  # trained on another machine: its checkpoints are not here
             found = evaluate(result, suite, args.episodes, missing)
-            if same:  # add the new modes to the cached ones
-                found = {**found, "returns": {**cached["returns"], **found["returns"]},
+            if same:  # add the new modes to the cached ones; the shape stays the cache's unless `sampled` is new
+                shape = {} if "sampled" in missing else cached
+                found = {**found, **shape, "returns": {**cached["returns"], **found["returns"]},
                          "return_std": {**cached["return_std"], **found["return_std"]}}  # fmt: skip
             partial = cache.with_suffix(".tmp")
             partial.write_text(json.dumps(found))
