@@ -109,6 +109,8 @@ BUILTIN: dict[str, dict[str, list[str]]] = {  # MultiGoal, the family's one task
         "kl0.02-entropy-decay": [f"{A}desired_kl=0.02", f"{A}entropy_decay=linear"],
         # round 3, the ceiling CPPO's round 2 raised, for as many distinct configurations as cppo's (eleven)
         "kl0.02-lr2e-2": [f"{A}desired_kl=0.02", f"{A}max_learning_rate=2e-2"],
+        # round 4, as many as cppo's: rsl_rl's and Isaac Lab's usual entropy bonus on the winner
+        "kl0.02-entropy0.01": [f"{A}desired_kl=0.02", f"{A}entropy_coef=0.01"],
     },
     "cppo": {
         "base": [],  # σ's floor 0.02, the kernel's ceiling 1e-2
@@ -132,6 +134,9 @@ BUILTIN: dict[str, dict[str, list[str]]] = {  # MultiGoal, the family's one task
         # the kernel's conditional KL stays at 0.004–0.008 against the 0.02 target with the rate at its ceiling, and
         # Δ (reset every iteration) shrinks late (0.06 → 0.01): more passes per rollout, PPO's round-2 knob
         "kl0.02-epochs8": [f"{A}desired_kl=0.02", f"{A}num_learning_epochs=8"],
+        # round 4: the flow under-fits the kernel's policy late (fit error / floor up to 2.8 in the 2× runs): twice
+        # the distillation passes
+        "kl0.02-distill10": [f"{A}desired_kl=0.02", f"{A}distill_epochs=10"],
     },
 }
 FAMILIES: dict[str, tuple[dict[str, dict[str, list[str]]], tuple[str, ...]]] = {
