@@ -14,6 +14,7 @@ stratified-bootstrap 95 % CIs, the probability that each flow method improves on
     pip install -e ".[bench]"
     python bench/suite.py                    # the CPU suite below, 3 seeds; rerun to resume
     python bench/suite.py --tasks PointMass --algos ppo,fpo --seeds 1
+    python bench/suite.py --tasks FingerTurnEasy --algos ppo,cppo --budget-scale 2 --out bench/finger_2x
 
 Budgets are chosen so that PPO clearly learns each task on a 2-core CPU (train.py's CPU sizes: 256 envs ×
 32 steps = 8192 env steps per iteration for the dm_control tasks).
@@ -216,7 +217,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--algos", default="ppo,cppo,fpo", help="default: ppo,cppo,fpo (dipole where time allows)")
     parser.add_argument("--seeds", type=int, default=3, help="seeds 1..N (default: 3)")
     parser.add_argument("--out", default="bench/suite", help="results folder (default: bench/suite)")
+    parser.add_argument(
+        "--budget-scale", type=float, default=1.0,
+        help="every task's env-step budget times this (default: 1; use its own --out: results are cached by name)",
+    )  # fmt: skip
     args = parser.parse_args(own)
+    if args.budget_scale <= 0:
+        parser.error(f"--budget-scale must be > 0, got {args.budget_scale}")
     out = (ROOT / args.out).resolve() if not Path(args.out).is_absolute() else Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     tasks, algos = args.tasks.split(","), args.algos.split(",")
@@ -229,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     for seed in range(1, args.seeds + 1):  # seed-major: an interrupted suite has every task at the same depth
         for task in tasks:
             for algo in algos:
-                result = train_once(out, task, algo, seed, SUITE[task][0], train_flags)
+                result = train_once(out, task, algo, seed, round(SUITE[task][0] * args.budget_scale), train_flags)
                 if "error" not in result:
                     for key, sampled in (("deployed_return", False), ("sampled_return", True)):
                         played = deployed_return(out, result, sampled)
@@ -237,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
                         result.update({f"{key}_{k}": v for k, v in played.items() if k != "deployed_return"})
                 results.append(result)
     command = " ".join(["python bench/suite.py", *own, *(["--", *train_flags] if train_flags else [])])
-    lines = [f"# Suite: {', '.join(algos)} at equal env-step budgets", "", f"`{command}`", "",
+    scale = "" if args.budget_scale == 1 else f" ({args.budget_scale:g}× the suite's)"
+    lines = [f"# Suite: {', '.join(algos)} at equal env-step budgets{scale}", "", f"`{command}`", "",
              "## Aggregate (training return at the end of the budget)", "",
              *aggregate(results, algos, tasks, out, "final_return"), "", "![performance profile](profile.png)", "",
              "## Aggregate (deployed, deterministic return)", "",
