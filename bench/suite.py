@@ -55,6 +55,11 @@ DEPLOYED = re.compile(r"mean return over (\d+) episodes: (-?[\d.]+) \(std (-?[\d
 EVAL_EPISODES = 256
 
 
+def budget(task: str, scale: float = 1.0) -> int:
+    """The task's env-step budget times `scale`, at least one step (train_once reads 0 as the task's default)."""
+    return max(1, round(SUITE[task][0] * scale))
+
+
 def deployed_return(out: Path, result: dict, sampled: bool = False) -> dict:
     """The final checkpoint's return over one episode of each of EVAL_EPISODES envs — mean, per-episode std and
     count — deterministic (ε = 0 / the Gaussian's mean) or `sampled` (`play.py --stochastic`: the training policy's
@@ -236,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     for seed in range(1, args.seeds + 1):  # seed-major: an interrupted suite has every task at the same depth
         for task in tasks:
             for algo in algos:
-                result = train_once(out, task, algo, seed, round(SUITE[task][0] * args.budget_scale), train_flags)
+                result = train_once(out, task, algo, seed, budget(task, args.budget_scale), train_flags)
                 if "error" not in result:
                     for key, sampled in (("deployed_return", False), ("sampled_return", True)):
                         played = deployed_return(out, result, sampled)

@@ -64,3 +64,12 @@ def test_the_deployment_gap_is_read_against_both_numbers_own_error():
     (row,) = suite.per_task_table(results)[2:]
     cells = [cell.strip() for cell in row.split("|")[1:-1]]
     assert cells[7] == "-10.0 % (± 2.3)" and cells[8] == "-5.3 % (± 1.7)", cells
+
+
+def test_a_budget_scale_multiplies_every_budget_and_a_bad_one_is_a_usage_error(capsys):
+    assert suite.budget("FingerTurnEasy", 2) == 2 * suite.SUITE["FingerTurnEasy"][0]
+    assert suite.budget("PointMass", 1e-12) == 1  # never 0: train_once would read it as the task's default length
+    with pytest.raises(SystemExit) as exited:
+        suite.main(["--budget-scale", "0"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(": error: --budget-scale must be > 0, got 0.0")
