@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from compare import mean_std, read_scalars, train_once  # noqa: E402
-from suite import SUITE  # noqa: E402
+from suite import SUITE, budget  # noqa: E402
 
 from cppo.algorithms import get_algorithm  # noqa: E402
 from tasks import builtin, dm_control  # noqa: E402
@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     def one(job: tuple[str, str, int]) -> dict:
         name, task, seed = job
         overrides = pinned + known[name]
-        result = train_once(out, task, args.algo, seed, SUITE[task][0], overrides, label=f"{args.algo}-{name}")
+        result = train_once(out, task, args.algo, seed, budget(task), overrides, label=f"{args.algo}-{name}")
         result.setdefault("label", f"{args.algo}-{name}")  # a failed run's summary has none
         if "error" not in result:
             result["diagnostics"] = diagnostics(out, result)
