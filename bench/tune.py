@@ -146,6 +146,16 @@ BUILTIN: dict[str, dict[str, list[str]]] = {  # MultiGoal, the family's one task
         # the distillation passes
         "kl0.02-distill10": [f"{A}desired_kl=0.02", f"{A}distill_epochs=10"],
     },
+    "fpo": {  # round 1: each knob of the dm_control choice alone, that choice whole, and the three it did not keep
+        "base": [],  # the library's FPO++: clip 0.2, 16 draws, the ±1 box, 5 epochs, rate 1e-3
+        "clip0.1": [f"{A}clip_param=0.1"],
+        "draws8": [f"{A}samples_per_action=8"],
+        "limit3": [f"{A}action_limit=3"],
+        "clip0.1-draws8-limit3": [*D8, f"{A}action_limit=3"],  # FPO++'s dm_control settings, whole
+        "lr3e-4": [f"{A}learning_rate=3e-4"],
+        "epochs10": [f"{A}num_learning_epochs=10"],
+        "gamma0.995": [f"{A}gamma=0.995"],
+    },
 }
 FAMILIES: dict[str, tuple[dict[str, dict[str, list[str]]], tuple[str, ...]]] = {
     "dm_control": (DM_CONTROL, ("CartpoleSwingup", "ReacherHard")),  # its suite tasks that separate the methods
@@ -154,7 +164,7 @@ FAMILIES: dict[str, tuple[dict[str, dict[str, list[str]]], tuple[str, ...]]] = {
 # The fields tuning has since made each family's defaults (tasks/): set back to the library's defaults for every
 # configuration, so that a configuration means the same runs whatever the tuning chose since its first seed ran
 TUNED: dict[str, dict[str, dict]] = {
-    "dm_control": {"ppo": dm_control.PPO_FIELDS, "cppo": dm_control.CPPO_FIELDS},
+    "dm_control": {"ppo": dm_control.PPO_FIELDS, "cppo": dm_control.CPPO_FIELDS, "fpo": dm_control.FPO_FIELDS},
     "builtin": {"ppo": builtin.TUNED, "cppo": builtin.TUNED},
 }
 
