@@ -16,9 +16,10 @@ def test_default_training_run_balances_the_cartpole(balanced_cartpole):
 
 
 def test_fpo_learns_the_cartpole(tmp_path):
-    """FPO++ (`--algo fpo`) at the main job's sizes, 30 iterations (~1 minute): from a return near 15 to ≥ 200.
-    Measured at iteration 30: 281 and 287 (seeds 1, 2), 281 (seed 1, MKL_CBWR=COMPATIBLE); with the main job's
-    150 iterations seed 1 ends at 986 (docs/fpo.md)."""
+    """FPO++ (`--algo fpo`, its tuned dm_control settings) at the main job's sizes, 30 iterations (~1.5 minutes):
+    from a return near 15 to ≥ 200. Measured at iteration 30: 277 and 292 (seeds 1, 2), 275 (seed 1,
+    MKL_CBWR=COMPATIBLE); before tuning 281, 287 and 281, and with the main job's 150 iterations seed 1 ended at 986
+    (docs/fpo.md)."""
     from helpers import train_cartpole
 
     run = train_cartpole(tmp_path, "--algo", "fpo", "--seed", "1", "--max_iterations", "30")
