@@ -35,8 +35,9 @@ def test_an_unknown_configuration_is_one_line():
     one_line_error(run_script("bench/tune.py", "--algo", "cppo", "--configs", "fastest"), 2, "fastest", "base")
 
 
-def test_a_family_without_a_table_for_the_algorithm_is_one_line():
-    one_line_error(run_script("bench/tune.py", "--family", "builtin", "--algo", "fpo"), 2, "builtin", "fpo")
+def test_every_family_tunes_every_algorithm_of_the_fair_protocol():
+    """--algo accepts dm_control's algorithms: each family must have a table for each (equal budgets per family)."""
+    assert all(set(table) == set(tune.DM_CONTROL) for table, _ in tune.FAMILIES.values())
 
 
 def test_a_configuration_departs_from_the_algorithm_before_tuning_whatever_the_default_is_now():
