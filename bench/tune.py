@@ -149,12 +149,12 @@ BUILTIN: dict[str, dict[str, list[str]]] = {  # MultiGoal, the family's one task
         # the distillation passes
         "kl0.02-distill10": [f"{A}desired_kl=0.02", f"{A}distill_epochs=10"],
     },
-    "fpo": {  # round 1: each knob of the dm_control choice alone, that choice whole, and the three it did not keep
+    "fpo": {  # round 1: each knob of dm_control's round-2 leader alone, that leader whole, and three more knobs
         "base": [],  # the library's FPO++: clip 0.2, 16 draws, the ±1 box, 5 epochs, rate 1e-3
         "clip0.1": [f"{A}clip_param=0.1"],
         "draws8": [f"{A}samples_per_action=8"],
         "limit3": [f"{A}action_limit=3"],
-        "clip0.1-draws8-limit3": [*D8, f"{A}action_limit=3"],  # FPO++'s dm_control settings, whole
+        "clip0.1-draws8-limit3": DM_CONTROL["fpo"]["clip0.1-draws8-limit3"],  # dm_control's round-2 leader, whole
         "lr3e-4": [f"{A}learning_rate=3e-4"],
         "epochs10": [f"{A}num_learning_epochs=10"],
         "gamma0.995": [f"{A}gamma=0.995"],
