@@ -29,12 +29,12 @@ def balanced_cartpole(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def go1_run(menagerie_dir, tmp_path_factory) -> tuple[Path, list[str]]:
-    """A Go1JoystickFlatTerrain CPPO run of one small CPU iteration (enough for the viewer and the export
-    parity tests, not for walking): its log root and the task flags that find it."""
-    from helpers import run_script
+    """A Go1JoystickFlatTerrain CPPO smoke run (two small CPU iterations: enough for the viewer, the export parity
+    tests and test_locomotion's smoke checks, not for walking): its log root and the task flags that find it."""
+    from helpers import SMOKE_FLAGS, run_script
 
     root = tmp_path_factory.mktemp("go1")
     task = ["--task", "Go1JoystickFlatTerrain", "--menagerie_dir", str(menagerie_dir), "--log_root", str(root)]
-    trained = run_script("train.py", *task, "--num_envs", "8", "--max_iterations", "1", "agent.num_steps_per_env=8")
+    trained = run_script("train.py", *task, *SMOKE_FLAGS)
     assert trained.returncode == 0, trained.stderr[-3000:]
     return root, task

@@ -5,6 +5,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# A locomotion smoke run's sizes: 2 iterations of 16 envs × 8 steps. Every smoke run and conftest's Go1 run use the
+# same env count, so that JAX's compilation cache serves the later processes.
+SMOKE_ENVS = 16
+SMOKE_FLAGS = ("--num_envs", str(SMOKE_ENVS), "--max_iterations", "2", "agent.num_steps_per_env=8")
 
 
 def run_script(script: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:

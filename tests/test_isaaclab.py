@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import ROOT, one_line_error, run_script, scalars
+from helpers import ROOT, one_line_error, run_in_process, run_script, scalars
 
 HAS_ISAACLAB = importlib.util.find_spec("isaaclab_tasks") is not None
 needs_isaaclab = pytest.mark.skipif(
@@ -239,9 +239,9 @@ def test_cppo_balances_the_isaac_lab_cartpole(tmp_path):
 
 
 @pytest.mark.skipif(HAS_ISAACLAB, reason="Isaac Lab is installed here")
-def test_without_isaac_lab_an_isaac_task_says_what_to_install(tmp_path):
+def test_without_isaac_lab_an_isaac_task_says_what_to_install(tmp_path, capsys):
     for script in ("train.py", "play.py"):
-        result = run_script(script, "--task", "Isaac-Velocity-Flat-AnymalD", "--log_root", str(tmp_path))
+        result = run_in_process(capsys, script, "--task", "Isaac-Velocity-Flat-AnymalD", "--log_root", str(tmp_path))
         one_line_error(result, 1, "Isaac-Velocity-Flat-AnymalD", "Isaac Lab is not installed", "install_isaaclab.sh")
     assert not any(tmp_path.iterdir())
 

@@ -16,12 +16,12 @@ def test_default_training_run_balances_the_cartpole(balanced_cartpole):
 
 
 def test_fpo_learns_the_cartpole(tmp_path):
-    """FPO++ (`--algo fpo`, its tuned dm_control settings) at the main job's sizes, 30 iterations (~1.5 minutes):
-    from a return near 15 to ≥ 200. Measured at iteration 30: 277 and 292 (seeds 1, 2), 275 (seed 1,
-    MKL_CBWR=COMPATIBLE); before tuning 281, 287 and 281, and with the main job's 150 iterations seed 1 ended at 986
-    (docs/fpo.md)."""
+    """FPO++ (`--algo fpo`, its tuned dm_control settings) at the main job's sizes, 20 iterations (~1 minute):
+    from a return near 15 to ≥ 150. Measured at iteration 20: 199 and 203 (seeds 1, 2), 198 (seed 1,
+    MKL_CBWR=COMPATIBLE); at iteration 30 277, 292 and 275, and with the main job's 150 iterations seed 1 ended at
+    986 before tuning (docs/fpo.md)."""
     from helpers import train_cartpole
 
-    run = train_cartpole(tmp_path, "--algo", "fpo", "--seed", "1", "--max_iterations", "30")
+    run = train_cartpole(tmp_path, "--algo", "fpo", "--seed", "1", "--max_iterations", "20")
     returns = scalars(run, "Train/mean_reward")
-    assert len(returns) == 30 and returns[0][1] < 100 and returns[-1][1] >= 200, returns[::10]
+    assert len(returns) == 20 and returns[0][1] < 100 and returns[-1][1] >= 150, returns[::5]

@@ -2,11 +2,12 @@
 
 JAX compiles each robot for tens of seconds on 2 cores, so only Go1JoystickFlatTerrain with CPPO runs in the
 default suite; every other smoke run is marked slow: `python -m pytest -m slow tests/test_locomotion.py`.
-All smoke runs use the same env count so that JAX's compilation cache serves the later processes.
+Go1 with CPPO is conftest's `go1_run`, shared with the viewer and deploy tests.
 """
 
 import argparse
 import math
+import shutil
 from typing import Any
 
 import numpy as np
@@ -15,14 +16,13 @@ import pytest
 import tasks
 from app.cli import build_configs
 from app.viewer import joystick_key
-from helpers import one_line_error, run_script, scalars
+from helpers import SMOKE_ENVS, SMOKE_FLAGS, one_line_error, run_in_process, run_script, scalars
 from tasks.locomotion import CPU_SIZES, NUM_ENVS, STEPS_PER_ENV, TASKS
 
 ISSUE_TASKS = (
     "Go1JoystickFlatTerrain", "Go1JoystickRoughTerrain", "Go1Getup", "Go1Handstand", "T1JoystickFlatTerrain",
     "G1JoystickFlatTerrain", "H1JoystickGaitTracking", "BarkourJoystick",
 )  # fmt: skip
-SMOKE_ENVS = 16
 DEFAULT_SUITE = "Go1JoystickFlatTerrain"
 JOYSTICK = {name for name in TASKS if "Joystick" in name}  # H1InplaceGaitTracking has no velocity command
 
@@ -93,10 +93,17 @@ def test_viewer_keys_steer_the_command():
     assert joystick_key(command, letter_a) is None
 
 
-def test_missing_robot_models_name_the_directory_and_the_flag(tmp_path):
+def test_missing_robot_models_name_the_directory_and_the_flag(tmp_path, capsys):
     missing = tmp_path / "no_menagerie"
-    result = run_script(
-        "train.py", "--task", DEFAULT_SUITE, "--menagerie_dir", str(missing), "--log_root", str(tmp_path / "logs")
+    result = run_in_process(
+        capsys,
+        "train.py",
+        "--task",
+        DEFAULT_SUITE,
+        "--menagerie_dir",
+        str(missing),
+        "--log_root",
+        str(tmp_path / "logs"),
     )
     one_line_error(result, 1, str(missing), "--menagerie_dir")
     assert not (tmp_path / "logs").exists()  # failed before a run folder was made
@@ -121,20 +128,16 @@ def smoke_params():
 
 
 @pytest.mark.parametrize("name, algos", smoke_params())
-def test_cpu_smoke_run_trains_checkpoints_and_records(name, algos, menagerie_dir, tmp_path):
-    common = [
-        "--task",
-        name,
-        "--num_envs",
-        str(SMOKE_ENVS),
-        "--menagerie_dir",
-        str(menagerie_dir),
-        "--log_root",
-        str(tmp_path),
-    ]
+def test_cpu_smoke_run_trains_checkpoints_and_records(name, algos, menagerie_dir, tmp_path, request):
+    common = ["--task", name, "--num_envs", str(SMOKE_ENVS), "--menagerie_dir", str(menagerie_dir), "--log_root",
+              str(tmp_path)]  # fmt: skip
     for algo in algos:
-        result = run_script("train.py", *common, "--algo", algo, "--max_iterations", "2", "agent.num_steps_per_env=8")
-        assert result.returncode == 0, result.stderr[-3000:]
+        if (name, algo) == (DEFAULT_SUITE, "cppo"):  # conftest's go1_run is this very run (one Go1 process less)
+            root, _ = request.getfixturevalue("go1_run")
+            shutil.copytree(root, tmp_path, ignore=shutil.ignore_patterns("exported", "videos"), dirs_exist_ok=True)
+        else:
+            result = run_script("train.py", *common, "--algo", algo, *SMOKE_FLAGS)
+            assert result.returncode == 0, result.stderr[-3000:]
         (run_dir,) = (tmp_path / f"{name}_{algo}").iterdir()
         assert (run_dir / "model_1.pt").is_file()
         for tag in (f"Loss/{tag}" for tag in LOSSES[algo]):

@@ -243,10 +243,10 @@ def test_truncated_checkpoint_is_one_clear_line(tiny_run, tmp_path, capsys):
     )
 
 
-def test_command_on_a_task_without_one_is_refused(tiny_run):
+def test_command_on_a_task_without_one_is_refused(tiny_run, capsys):
     _, run_dir = tiny_run
-    result = run_script(
-        "play.py", "--checkpoint", str(run_dir / "model_1.pt"), "--headless", "--command", "1", "0", "0"
+    result = run_in_process(
+        capsys, "play.py", "--checkpoint", str(run_dir / "model_1.pt"), "--headless", "--command", "1", "0", "0"
     )
     one_line_error(result, 2, "--command", "CartpoleBalance takes no velocity command")
 

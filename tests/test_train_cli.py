@@ -147,16 +147,16 @@ def test_a_missing_opengl_backend_is_named_with_the_fix(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
-def test_unwritable_log_root_is_one_clear_line(tmp_path):
+def test_unwritable_log_root_is_one_clear_line(tmp_path, capsys):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
-    one_line_error(
-        run_script("train.py", "--log_root", str(blocker / "logs")), 1, "cannot write to log directory", "--log_root"
-    )
+    result = run_in_process(capsys, "train.py", "--log_root", str(blocker / "logs"))
+    one_line_error(result, 1, "cannot write to log directory", "--log_root")
 
 
-def test_resume_without_runs_lists_what_exists(tmp_path):
-    one_line_error(run_script("train.py", "--log_root", str(tmp_path), "--resume"), 1, "no run", "holds no runs")
+def test_resume_without_runs_lists_what_exists(tmp_path, capsys):
+    result = run_in_process(capsys, "train.py", "--log_root", str(tmp_path), "--resume")
+    one_line_error(result, 1, "no run", "holds no runs")
 
 
 def test_list_shows_every_task_with_its_backend():
@@ -170,16 +170,19 @@ def test_list_shows_every_task_with_its_backend():
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
-def test_a_cuda_device_without_cuda_is_one_line(tmp_path):
-    result = run_script("train.py", "--task", "MultiGoal", "--device", "cuda:0", "--log_root", str(tmp_path))
+def test_a_cuda_device_without_cuda_is_one_line(tmp_path, capsys):
+    result = run_in_process(
+        capsys, "train.py", "--task", "MultiGoal", "--device", "cuda:0", "--log_root", str(tmp_path)
+    )
     one_line_error(result, 2, "--device cuda:0", "sees no CUDA GPU", "--device cpu")
     assert not any(tmp_path.iterdir())
 
 
-def test_a_file_of_random_bytes_is_not_a_checkpoint(tmp_path):
+def test_a_file_of_random_bytes_is_not_a_checkpoint(tmp_path, capsys):
     noise = tmp_path / "model_7.pt"
     noise.write_bytes(random.Random(0).randbytes(4096))
-    one_line_error(run_script("play.py", "--checkpoint", str(noise), "--headless"), 2, "is not a checkpoint")
+    result = run_in_process(capsys, "play.py", "--checkpoint", str(noise), "--headless")
+    one_line_error(result, 2, "is not a checkpoint")
 
 
 @pytest.mark.parametrize(
