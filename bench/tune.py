@@ -164,6 +164,18 @@ BUILTIN: dict[str, dict[str, list[str]]] = {  # MultiGoal, the family's one task
         # move without bound per iteration: rsl_rl's clipped critic loss (PPO's and CPPO's), alone and with epochs10
         "valueclip": [f"{A}use_clipped_value_loss=true"],
         "valueclip-epochs10": [f"{A}use_clipped_value_loss=true", f"{A}num_learning_epochs=10"],
+        # round 3 (defined, not yet run), on round 2's winner: FPO++ still levels off at 17–19 with its action spread
+        # falling (0.71 → 0.4) and 17–26 % of ratios outside the clip late; a wider trust region, and a slower rate
+        "valueclip-epochs10-clip0.3": [
+            f"{A}use_clipped_value_loss=true",
+            f"{A}num_learning_epochs=10",
+            f"{A}clip_param=0.3",
+        ],
+        "valueclip-epochs10-lr3e-4": [
+            f"{A}use_clipped_value_loss=true",
+            f"{A}num_learning_epochs=10",
+            f"{A}learning_rate=3e-4",
+        ],
     },
 }
 FAMILIES: dict[str, tuple[dict[str, dict[str, list[str]]], tuple[str, ...]]] = {
