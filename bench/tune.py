@@ -164,8 +164,8 @@ BUILTIN: dict[str, dict[str, list[str]]] = {  # MultiGoal, the family's one task
         # move without bound per iteration: rsl_rl's clipped critic loss (PPO's and CPPO's), alone and with epochs10
         "valueclip": [f"{A}use_clipped_value_loss=true"],
         "valueclip-epochs10": [f"{A}use_clipped_value_loss=true", f"{A}num_learning_epochs=10"],
-        # round 3 (defined, not yet run), on round 2's winner: FPO++ still levels off at 17–19 with its action spread
-        # falling (0.71 → 0.4) and 17–26 % of ratios outside the clip late; a wider trust region, and a slower rate
+        # round 3, on round 2's winner (both lost: 17.7 and 16.7 vs 18.3): FPO++ still levels off at 17–19, its action
+        # spread falling (0.71 → 0.4) and 17–26 % of ratios outside the clip late; a wider trust region, a slower rate
         "valueclip-epochs10-clip0.3": [
             f"{A}use_clipped_value_loss=true",
             f"{A}num_learning_epochs=10",

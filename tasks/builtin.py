@@ -12,7 +12,7 @@ from tasks import DIPOLE_FIT, TaskSpec, register
 # 26.6; 3 seeds, bench/tune_builtin/), both still rising at 100 iterations; the flow algorithms whose schedule is
 # fixed do not read it. bench/tune.py sets these back to the library's defaults for its configurations.
 TUNED: dict[str, Any] = {"desired_kl": 0.02}
-# FPO++'s best of its first ten configurations on MultiGoal (18.3 vs 16.4 for the library's; 3 seeds,
+# FPO++'s best of twelve configurations on MultiGoal (18.3 vs 16.4 for the library's; 3 seeds,
 # bench/tune_builtin/fpo.md): rsl_rl's clipped critic loss, without which the critic diverged in 22 of 24 runs (every
 # episode ends by time-out and bootstraps from V(s_final)), and 10 epochs per rollout.
 FPO_FIELDS: dict[str, Any] = {"use_clipped_value_loss": True, "num_learning_epochs": 10}
