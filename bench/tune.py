@@ -105,6 +105,7 @@ DM_CONTROL: dict[str, dict[str, list[str]]] = {
         "draws8-limit3-epochs10": [f"{A}samples_per_action=8", f"{A}action_limit=3", f"{A}num_learning_epochs=10"],
     },
 }
+VALUECLIP_EPOCHS10 = [f"{A}use_clipped_value_loss=true", f"{A}num_learning_epochs=10"]  # MultiGoal FPO++ round 2
 BUILTIN: dict[str, dict[str, list[str]]] = {  # MultiGoal, the family's one task; both still rise at 100 iterations
     "ppo": {
         "base": [],  # rsl_rl's PPO, entropy_coef 0.005
@@ -163,19 +164,11 @@ BUILTIN: dict[str, dict[str, list[str]]] = {  # MultiGoal, the family's one task
         # and bootstraps from V(s_final), a state the critic never trains on, and FPO++'s plain squared error lets V
         # move without bound per iteration: rsl_rl's clipped critic loss (PPO's and CPPO's), alone and with epochs10
         "valueclip": [f"{A}use_clipped_value_loss=true"],
-        "valueclip-epochs10": [f"{A}use_clipped_value_loss=true", f"{A}num_learning_epochs=10"],
+        "valueclip-epochs10": VALUECLIP_EPOCHS10,
         # round 3, on round 2's winner (both lost: 17.7 and 16.7 vs 18.3): FPO++ still levels off at 17–19, its action
         # spread falling (0.71 → 0.4) and 17–26 % of ratios outside the clip late; a wider trust region, a slower rate
-        "valueclip-epochs10-clip0.3": [
-            f"{A}use_clipped_value_loss=true",
-            f"{A}num_learning_epochs=10",
-            f"{A}clip_param=0.3",
-        ],
-        "valueclip-epochs10-lr3e-4": [
-            f"{A}use_clipped_value_loss=true",
-            f"{A}num_learning_epochs=10",
-            f"{A}learning_rate=3e-4",
-        ],
+        "valueclip-epochs10-clip0.3": [*VALUECLIP_EPOCHS10, f"{A}clip_param=0.3"],
+        "valueclip-epochs10-lr3e-4": [*VALUECLIP_EPOCHS10, f"{A}learning_rate=3e-4"],
     },
 }
 FAMILIES: dict[str, tuple[dict[str, dict[str, list[str]]], tuple[str, ...]]] = {

@@ -39,12 +39,12 @@ OVERRIDES: dict[str, dict] = {
 # bench/tune.py sets these back to the library's defaults for its configurations.
 CPPO_FIELDS = {"min_std": 0.2, "max_learning_rate": 3e-3}
 PPO_FIELDS = {"gamma": 0.995}
-# FPO++ (eleven of its twelve run): clip 0.1 (0.577 vs 0.449 at the task's 0.2; the papers' 0.05: 0.475), 8 (τ, ε)
-# draws per action (0.616; half the cost of 16), the flow fitting the actions it sampled, unclipped, in a ±3 box
-# (0.690; Playground clips at ±1 either way: at ±1 the stored actions pile up at the edges and ε = 0 deployed 23 %
-# under training on one run of four, at ±3 above training on all four), and 10 epochs (0.798 with all three, for
-# 1.7× the time per iteration). Not γ 0.995 (0.623), the papers' rate 3e-4 (0.520) or a faster 2e-3 (0.428: a
-# ReacherHard run collapsed).
+# FPO++ (twelve configurations, as PPO's and CPPO's): clip 0.1 (0.577 vs 0.449 at the task's 0.2; the papers' 0.05:
+# 0.475), 8 (τ, ε) draws per action (0.616; half the cost of 16), the flow fitting the actions it sampled, unclipped, in
+# a ±3 box (0.690; Playground clips at ±1 either way: at ±1 the stored actions pile up at the edges and ε = 0 deployed
+# 23 % under training on one run of four, at ±3 above training on all four), and 10 epochs (0.798 with all three, for
+# 1.7× the time per iteration). Not γ 0.995 (0.623), the papers' rate 3e-4 (0.520), a faster 2e-3 (0.428: a ReacherHard
+# run collapsed) or the task's clip 0.2 back on all three (0.707).
 FPO_FIELDS = {"clip_param": 0.1, "samples_per_action": 8, "action_limit": 3.0, "num_learning_epochs": 10}
 
 
