@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from app.cli import Parser, add_task_flags, print_task_list, run_main
+from app.cli import Parser, add_task_flags, check_names_early, print_task_list, run_main
 
 
 def parse_args(argv: list[str] | None):
@@ -87,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         print_task_list()
         return 0
+    check_names_early(args, overrides_too=False)  # play's configs come from the checkpoint
     from app.render import configure_gl
 
     interactive = configure_gl(args.headless or args.export_only)  # before anything imports mujoco

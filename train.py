@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sys
 
-from app.cli import parse_train_args, print_task_list, run_main
+from app.cli import check_names_early, parse_train_args, print_task_list, run_main
+from app.cluster import restart_reason
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,6 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         print_task_list()
         return 0
+    check_names_early(args, overrides_too=not args.resume and restart_reason() is None)
     from app.training import train  # after the flags are read: a usage error costs no torch import
 
     return train(args)

@@ -124,6 +124,21 @@ def resume_with_its_value(argv: list[str]) -> list[str]:
     return out
 
 
+def check_names_early(args: argparse.Namespace, overrides_too: bool) -> None:
+    """Refuse a mistyped task, algorithm or override before torch and rsl_rl are imported (seconds), in the same
+    words build_configs would. Overrides are checked only when `overrides_too` says the flags alone decide the
+    configs (a new run): a continued run takes its algorithm and configs from its checkpoint first."""
+    if args.algo:
+        get_algorithm(args.algo)
+    name = args.task or DEFAULT_TASK
+    if name.startswith("Isaac-"):
+        return  # its configs come from Isaac Lab's registry: read once, by build_configs
+    task = get_task(name)
+    if overrides_too and args.overrides:
+        roots = {"env": task.env_cfg(), "agent": task.agent_cfg(args.algo or DEFAULT_ALGORITHM)}
+        apply_overrides(roots, args.overrides)
+
+
 def uses_cpu_sizes(sizes: str, device: str) -> bool:
     """--sizes: the GPU-sized tasks' small CPU sizes on a CPU device (auto), always (cpu) or never (gpu)."""
     return sizes == "cpu" or (sizes == "auto" and device.startswith("cpu"))

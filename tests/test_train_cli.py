@@ -2,6 +2,8 @@
 
 import random
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,7 @@ import yaml
 
 import tasks
 from cppo.algorithms import REGISTRY as ALGORITHMS
-from helpers import one_line_error, run_in_process, run_script, scalars
+from helpers import ROOT, one_line_error, run_in_process, run_script, scalars
 
 TINY = ["--max_iterations", "2", "env.num_envs=16", "agent.num_steps_per_env=8", "agent.save_interval=1"]
 
@@ -105,6 +107,33 @@ def test_a_refusal_is_one_line_from_the_real_process_too(tmp_path):
     """What the in-process cases above cannot see: a warning or a message printed while the modules import."""
     result = run_script("train.py", "--log_root", str(tmp_path), "--task", "MultiGoal", "agent.algorithm.gamma=1.5")
     one_line_error(result, 2, "agent.algorithm.gamma=1.5", "in [0, 1]")
+
+
+@pytest.mark.parametrize(
+    ("script", "flags", "needle"),
+    [
+        ("train.py", ["--task", "CartpolBalance"], "closest: CartpoleBalance"),
+        ("train.py", ["--algo", "cpo"], "did you mean cppo"),
+        ("train.py", ["--task", "MultiGoal", "agent.algorithm.learning_rte=1e-3"], "agent.algorithm.learning_rate"),
+        ("play.py", ["--task", "CartpolBalance"], "closest: CartpoleBalance"),
+    ],
+)
+def test_a_mistyped_name_is_refused_before_torch_is_imported(script, flags, needle):
+    """A typo in a task, an algorithm or an override key is the commonest mistake: refusing it costs a blink, not
+    the seconds that importing torch and rsl_rl take."""
+    probe = (
+        "import runpy, sys\n"
+        f"sys.argv = [{script!r}, *{flags!r}]\n"
+        "try:\n"
+        f"    runpy.run_path({script!r}, run_name='__main__')\n"
+        "finally:\n"
+        "    print('torch imported' if 'torch' in sys.modules else 'torch not imported', file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    refusal, probe_line = result.stderr.strip().splitlines()
+    assert refusal.startswith(f"{script}: error:") and needle in refusal, refusal
+    assert probe_line == "torch not imported"
 
 
 def test_pickled_code_given_as_a_dataset_is_refused_without_advice_to_load_it_unsafely(tmp_path):
