@@ -15,6 +15,7 @@ stratified-bootstrap 95 % CIs, the probability that each flow method improves on
     python bench/suite.py                    # the CPU suite below, 3 seeds; rerun to resume
     python bench/suite.py --tasks PointMass --algos ppo,fpo --seeds 1
     python bench/suite.py --tasks FingerTurnEasy --algos ppo,cppo --budget-scale 2 --out bench/finger_2x
+    python bench/suite.py --algos ppo,cppo,fpo --seeds 5 --report   # the page of what has finished so far
 
 Budgets are chosen so that PPO clearly learns each task on a 2-core CPU (train.py's CPU sizes: 256 envs ×
 32 steps = 8192 env steps per iteration for the dm_control tasks).
@@ -90,6 +91,12 @@ def deployed_return(out: Path, result: dict, sampled: bool = False) -> dict:
     return value
 
 
+def evaluated(out: Path, task: str, algo: str, seed: int) -> bool:
+    """Whether the run (task, algo, seed) has finished and both its evaluations are cached (--report's rows)."""
+    name = out / "runs" / f"{task}_{algo}_seed{seed}"
+    return all(Path(f"{name}{suffix}").is_file() for suffix in (".json", ".deployed.json", ".sampled.json"))
+
+
 # rsl_rl's training return is the mean of the last 100 episodes that ended (its logger's return buffer): on
 # FingerTurnEasy (returns 0 or 1000) that alone is uncertain by ±45.
 TRAINING_EPISODES = 100
@@ -147,36 +154,40 @@ def per_task_table(results: list[dict]) -> list[str]:
 
 def aggregate(results: list[dict], algos: list[str], tasks: list[str], out: Path, key: str) -> list[str]:
     """rliable's IQM with stratified-bootstrap CIs and the probability of improvement over PPO, on returns
-    normalized by each task's maximum; only tasks where every algorithm has the same number of seeds."""
+    normalized by each task's maximum. Each algorithm counts the seeds it has finished on every task (seeds 1..n:
+    the suite runs seed-major), so a suite still under way compares the finished depths; an algorithm without
+    one finished seed on every task is left out of the aggregate."""
     import numpy as np
     from rliable import library as rly
     from rliable import metrics
 
-    scores: dict[str, list[list[float]]] = {algo: [] for algo in algos}
-    complete = []
-    for task in tasks:
-        finished = [r for r in results if r["task"] == task and "error" not in r]
-        per_algo = {algo: [r[key] / SUITE[task][1] for r in finished if r["algo"] == algo] for algo in algos}
-        counts = {len(v) for v in per_algo.values()}
-        if len(counts) == 1 and counts != {0}:
-            complete.append(task)
-            for algo in algos:
-                scores[algo].append(per_algo[algo])
-    if not complete:
-        return ["(no task has every algorithm's runs yet)"]
-    matrices = {algo: np.array(scores[algo]).T for algo in algos}  # [seeds, tasks]
+    matrices = {}  # algo → [seeds, tasks]
+    for algo in algos:
+        per_task = [
+            [r[key] / SUITE[task][1] for r in sorted(results, key=lambda r: r["seed"])
+             if r["task"] == task and r["algo"] == algo and "error" not in r]
+            for task in tasks
+        ]  # fmt: skip
+        depth = min(len(scores) for scores in per_task)
+        if depth:
+            matrices[algo] = np.array([scores[:depth] for scores in per_task]).T
+    if not matrices:
+        return ["(no algorithm has finished a seed on every task yet)"]
     iqm, cis = rly.get_interval_estimates(matrices, lambda x: np.array([metrics.aggregate_iqm(x)]), reps=2000)
-    lines = [f"Tasks: {', '.join(complete)} ({matrices[algos[0]].shape[0]} seeds each).", "",
+    seeds = ", ".join(f"{algo} {matrix.shape[0]}" for algo, matrix in matrices.items())
+    left_out = [algo for algo in algos if algo not in matrices]
+    lines = [f"Tasks: {', '.join(tasks)}. Seeds per task: {seeds}"
+             + (f"; not yet a seed on every task: {', '.join(left_out)}" if left_out else "") + ".", "",
              "| algo | IQM (normalized) | 95 % CI | P(algo > ppo) | 95 % CI |", "|---|---:|---|---:|---|"]  # fmt: skip
     # rliable's pairwise metric: each entry a (scores_x, scores_y) pair of [seeds, tasks] matrices.
     pairs: Any = {
-        f"{algo},ppo": (matrices[algo], matrices["ppo"]) for algo in algos if algo != "ppo" and "ppo" in algos
+        f"{algo},ppo": (matrices[algo], matrices["ppo"]) for algo in matrices if algo != "ppo" and "ppo" in matrices
     }
     improvement, improvement_cis = {}, {}
     if pairs:
         probability: Any = metrics.probability_of_improvement
         improvement, improvement_cis = rly.get_interval_estimates(pairs, probability, reps=2000)
-    for algo in algos:
+    for algo in matrices:
         pair = f"{algo},ppo"
         p = "— | —"
         if pair in improvement:
@@ -226,6 +237,11 @@ def main(argv: list[str] | None = None) -> int:
         "--budget-scale", type=float, default=1.0,
         help="every task's env-step budget times this (default: 1; use its own --out: results are cached by name)",
     )  # fmt: skip
+    parser.add_argument(
+        "--report", action="store_true",
+        help="write the page from the runs already finished and evaluated in --out, training nothing (a suite "
+        "still under way, e.g. in another process)",
+    )  # fmt: skip
     args = parser.parse_args(own)
     if args.budget_scale <= 0:
         parser.error(f"--budget-scale must be > 0, got {args.budget_scale}")
@@ -241,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     for seed in range(1, args.seeds + 1):  # seed-major: an interrupted suite has every task at the same depth
         for task in tasks:
             for algo in algos:
+                if args.report and not evaluated(out, task, algo, seed):
+                    continue
                 result = train_once(out, task, algo, seed, budget(task, args.budget_scale), train_flags)
                 if "error" not in result:
                     for key, sampled in (("deployed_return", False), ("sampled_return", True)):
@@ -248,7 +266,13 @@ def main(argv: list[str] | None = None) -> int:
                         result[key] = played["deployed_return"]
                         result.update({f"{key}_{k}": v for k, v in played.items() if k != "deployed_return"})
                 results.append(result)
-    command = " ".join(["python bench/suite.py", *own, *(["--", *train_flags] if train_flags else [])])
+    command = " ".join(
+        [
+            "python bench/suite.py",
+            *(flag for flag in own if flag != "--report"),
+            *(["--", *train_flags] if train_flags else []),
+        ]
+    )
     scale = "" if args.budget_scale == 1 else f" ({args.budget_scale:g}× the suite's)"
     lines = [f"# Suite: {', '.join(algos)} at equal env-step budgets{scale}", "", f"`{command}`", "",
              "## Aggregate (training return at the end of the budget)", "",

@@ -19,21 +19,26 @@ def test_a_method_better_on_every_run_has_improvement_probability_one_and_a_high
     results = (
         runs("CartpoleBalance", "ppo", [500, 520, 540]) + runs("CartpoleBalance", "fpo", [900, 910, 920])
         + runs("PointMass", "ppo", [300, 310, 320]) + runs("PointMass", "fpo", [700, 710, 720])
-        + runs("ReacherHard", "ppo", [100, 120]) + runs("ReacherHard", "fpo", [50, 60, 70])  # 2 vs 3 seeds
+        + runs("ReacherHard", "ppo", [100, 120]) + runs("ReacherHard", "fpo", [150, 160, 170])  # 2 vs 3 seeds
     )  # fmt: skip
     lines = suite.aggregate(results, ["ppo", "fpo"], ["CartpoleBalance", "PointMass", "ReacherHard"], tmp_path,
                             "final_return")  # fmt: skip
-    assert lines[0].startswith("Tasks: CartpoleBalance, PointMass (3 seeds each)")  # uneven task left out
+    # a suite under way: each algorithm at the depth it has finished on every task (seed-major)
+    assert lines[0] == "Tasks: CartpoleBalance, PointMass, ReacherHard. Seeds per task: ppo 2, fpo 3."
     rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in lines[4:]}
     ppo_iqm, fpo_iqm = float(rows["ppo"][0]), float(rows["fpo"][0])
-    assert 0.30 < ppo_iqm < 0.54 and 0.70 < fpo_iqm < 0.92  # normalized by the tasks' maximum (1000)
+    assert 0.10 < ppo_iqm < 0.54 and 0.60 < fpo_iqm < 0.92  # normalized by the tasks' maximum (1000)
     assert rows["fpo"][2] == "1.00" and rows["ppo"][2] == "—"
     assert (tmp_path / "profile.png").stat().st_size > 1000
 
 
-def test_no_complete_task_says_so(tmp_path):
-    lines = suite.aggregate(runs("PointMass", "ppo", [1.0]), ["ppo", "fpo"], ["PointMass"], tmp_path, "final_return")
-    assert lines == ["(no task has every algorithm's runs yet)"]
+def test_an_algorithm_without_a_seed_on_every_task_is_left_out_and_said_so(tmp_path):
+    results = runs("PointMass", "ppo", [600, 700]) + runs("ReacherHard", "ppo", [500]) + runs("PointMass", "fpo", [9])
+    lines = suite.aggregate(results, ["ppo", "fpo"], ["PointMass", "ReacherHard"], tmp_path, "final_return")
+    assert lines[0] == "Tasks: PointMass, ReacherHard. Seeds per task: ppo 1; not yet a seed on every task: fpo."
+    assert [line.split("|")[1].strip() for line in lines[4:]] == ["ppo"]
+    nothing = suite.aggregate([], ["ppo", "fpo"], ["PointMass"], tmp_path, "final_return")
+    assert nothing == ["(no algorithm has finished a seed on every task yet)"]
 
 
 def test_the_table_gives_each_return_over_the_seeds_that_have_it():
@@ -73,3 +78,26 @@ def test_a_budget_scale_multiplies_every_budget_and_a_bad_one_is_a_usage_error(c
         suite.main(["--budget-scale", "0"])
     assert exited.value.code == 2
     assert capsys.readouterr().err.strip().splitlines()[-1].endswith(": error: --budget-scale must be > 0, got 0.0")
+
+
+def test_report_writes_the_page_of_the_finished_runs_and_trains_nothing(tmp_path):
+    """`--report` beside a suite under way: seed 1 is finished and evaluated, seed 2 is not — the page has the
+    one run and no training starts (train_once would make `runs/PointMass_ppo_seed2/`)."""
+    import json
+
+    runs_dir = tmp_path / "runs"
+    runs_dir.mkdir()
+    summary = {"task": "PointMass", "algo": "ppo", "label": "ppo", "seed": 1, "run_dir": "runs/gone",
+               "final_return": 850.0, "env_steps": 2_457_600, "end_to_end_steps_per_s": 1e4,
+               "seconds_per_iteration": 1.0}  # fmt: skip
+    (runs_dir / "PointMass_ppo_seed1.json").write_text(json.dumps(summary))
+    for kind, value in (("deployed", 860.0), ("sampled", 840.0)):
+        played = {"deployed_return": value, "std": 50.0, "episodes": suite.EVAL_EPISODES}
+        (runs_dir / f"PointMass_ppo_seed1.{kind}.json").write_text(json.dumps(played))
+    assert (
+        suite.main(["--report", "--tasks", "PointMass", "--algos", "ppo", "--seeds", "2", "--out", str(tmp_path)]) == 0
+    )
+    page = (tmp_path / "suite.md").read_text()
+    assert "`python bench/suite.py --tasks PointMass --algos ppo --seeds 2 --out" in page
+    assert "| PointMass | ppo | 1 | 2,457,600 | 850.0 ± 0.0 | 860.0 ± 0.0 | 840.0 ± 0.0 |" in page
+    assert sorted(p.name for p in runs_dir.iterdir() if p.is_dir()) == []
