@@ -185,7 +185,7 @@ def test_unwritable_log_root_is_one_clear_line(tmp_path, capsys):
 
 def test_resume_without_runs_lists_what_exists(tmp_path, capsys):
     result = run_in_process(capsys, "train.py", "--log_root", str(tmp_path), "--resume")
-    one_line_error(result, 1, "no run", "holds no runs")
+    one_line_error(result, 1, "no run in", "CartpoleBalance_cppo: the folder does not exist")
 
 
 def test_list_shows_every_task_with_its_backend():
