@@ -136,6 +136,15 @@ def test_a_mistyped_name_is_refused_before_torch_is_imported(script, flags, need
     assert probe_line == "torch not imported"
 
 
+def test_a_continued_run_is_not_refused_early_for_an_override_of_its_own_algorithm(tmp_path, capsys):
+    """`--resume` takes the algorithm from the checkpoint: an FPO++-only key must not be judged against the
+    default algorithm's config before the run is found (here there is none, and that is the refusal)."""
+    result = run_in_process(
+        capsys, "train.py", "--log_root", str(tmp_path), "--resume", "agent.algorithm.samples_per_action=4"
+    )
+    one_line_error(result, 1, "no run in")
+
+
 def test_pickled_code_given_as_a_dataset_is_refused_without_advice_to_load_it_unsafely(tmp_path):
     import pickle
 
