@@ -128,8 +128,10 @@ def train_once(
 
 
 def mean_std(values: list[float], digits: int = 1) -> str:
-    spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.{digits}f} ± {spread:.{digits}f}"
+    """The mean ± std over seeds; one seed has no spread to show, only its value."""
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
 
 
 def by_task_and_algo(results: list[dict]) -> list[tuple[tuple[str, str], list[dict], list[dict]]]:

@@ -194,7 +194,9 @@ def aggregate(results: list[dict], algos: list[str], tasks: list[str], out: Path
             low, high = np.ravel(improvement_cis[pair])
             p = f"{np.ravel(improvement[pair])[0]:.2f} | [{low:.2f}, {high:.2f}]"
         (point,), (low, high) = np.ravel(iqm[algo]), np.ravel(cis[algo])
-        lines.append(f"| {algo} | {point:.3f} | [{low:.3f}, {high:.3f}] | {p} |")
+        # one seed per task leaves the stratified bootstrap nothing to resample: its interval would read zero-wide
+        interval = f"[{low:.3f}, {high:.3f}]" if matrices[algo].shape[0] > 1 else "– (one seed)"
+        lines.append(f"| {algo} | {point:.3f} | {interval} | {p} |")
     if key == "final_return":
         profile(matrices, out / "profile.png")
     return lines

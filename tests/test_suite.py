@@ -36,7 +36,7 @@ def test_an_algorithm_without_a_seed_on_every_task_is_left_out_and_said_so(tmp_p
     results = runs("PointMass", "ppo", [600, 700]) + runs("ReacherHard", "ppo", [500]) + runs("PointMass", "fpo", [9])
     lines = suite.aggregate(results, ["ppo", "fpo"], ["PointMass", "ReacherHard"], tmp_path, "final_return")
     assert lines[0] == "Tasks: PointMass, ReacherHard. Seeds per task: ppo 1; not yet a seed on every task: fpo."
-    assert [line.split("|")[1].strip() for line in lines[4:]] == ["ppo"]
+    assert [[cell.strip() for cell in line.split("|")[1:4]] for line in lines[4:]] == [["ppo", "0.550", "– (one seed)"]]
     nothing = suite.aggregate([], ["ppo", "fpo"], ["PointMass"], tmp_path, "final_return")
     assert nothing == ["(no algorithm has finished a seed on every task yet)"]
 
@@ -99,5 +99,5 @@ def test_report_writes_the_page_of_the_finished_runs_and_trains_nothing(tmp_path
     )
     page = (tmp_path / "suite.md").read_text()
     assert "`python bench/suite.py --tasks PointMass --algos ppo --seeds 2 --out" in page
-    assert "| PointMass | ppo | 1 | 2,457,600 | 850.0 ± 0.0 | 860.0 ± 0.0 | 840.0 ± 0.0 |" in page
+    assert "| PointMass | ppo | 1 | 2,457,600 | 850.0 | 860.0 | 840.0 |" in page
     assert sorted(p.name for p in runs_dir.iterdir() if p.is_dir()) == []
