@@ -39,8 +39,10 @@ def find_run(log_root: str, experiment: str, load_run: str = "") -> Path:
         runs = [p for p in runs if named(load_run, p.name)]
     if not runs:
         existing = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-        listing = f"runs there: {', '.join(existing[-5:])}" if existing else "it holds no runs"
-        listing = listing if root.is_dir() else "the folder does not exist"
+        if not root.is_dir():
+            listing = "the folder does not exist"
+        else:
+            listing = f"runs there: {', '.join(existing[-5:])}" if existing else "it holds no runs"
         raise CppoError(f"no run {'matching ' + repr(load_run) + ' ' if load_run else ''}in {root}: {listing}")
     return runs[-1]
 
