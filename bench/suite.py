@@ -268,13 +268,8 @@ def main(argv: list[str] | None = None) -> int:
                         result[key] = played["deployed_return"]
                         result.update({f"{key}_{k}": v for k, v in played.items() if k != "deployed_return"})
                 results.append(result)
-    command = " ".join(
-        [
-            "python bench/suite.py",
-            *(flag for flag in own if flag != "--report"),
-            *(["--", *train_flags] if train_flags else []),
-        ]
-    )
+    shown = [flag for flag in own if flag != "--report"] + (["--", *train_flags] if train_flags else [])
+    command = " ".join(["python bench/suite.py", *shown])
     scale = "" if args.budget_scale == 1 else f" ({args.budget_scale:g}× the suite's)"
     lines = [f"# Suite: {', '.join(algos)} at equal env-step budgets{scale}", "", f"`{command}`", "",
              "## Aggregate (training return at the end of the budget)", "",
