@@ -73,13 +73,18 @@ class GpuMemoryPeak:
         return self.peak_mb
 
 
+def run_name(task: str, label: str, seed: int) -> str:
+    """The experiment folder of one (task, algorithm variant, seed), and the stem of its summary files."""
+    return f"{task}_{label}_seed{seed}"
+
+
 def train_once(
     out: Path, task: str, algo: str, seed: int, budget: int, train_flags: list[str], label: str = ""
 ) -> dict:
     """Train one (task, algo, seed) unless its result file exists; return its summary. `budget`: env steps
     (0: the task's default iterations); `label` names a variant of the algorithm (default: the algo)."""
     runs = out / "runs"
-    experiment = f"{task}_{label or algo}_seed{seed}"
+    experiment = run_name(task, label or algo, seed)
     result_file = runs / f"{experiment}.json"
     if result_file.is_file():
         return json.loads(result_file.read_text())

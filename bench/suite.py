@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from compare import by_task_and_algo, mean_std, train_once  # noqa: E402
+from compare import by_task_and_algo, mean_std, run_name, train_once  # noqa: E402
 
 # Env steps per run, and the task's maximum episode return (for normalized scores).
 SUITE: dict[str, tuple[int, float]] = {
@@ -66,7 +66,7 @@ def deployed_return(out: Path, result: dict, sampled: bool = False) -> dict:
     count — deterministic (ε = 0 / the Gaussian's mean) or `sampled` (`play.py --stochastic`: the training policy's
     own sampler); cached beside the run. A cache from a smaller evaluation is replayed where the run's checkpoints
     are here, and kept as it is where they are gone (a summary committed by another machine); NaN without either."""
-    name = f"{result['task']}_{result['label']}_seed{result['seed']}"
+    name = run_name(result["task"], result["label"], result["seed"])
     cache = out / "runs" / f"{name}.{'sampled' if sampled else 'deployed'}.json"
     cached = json.loads(cache.read_text()) if cache.is_file() else None
     run_dir = out / result["run_dir"]
@@ -93,8 +93,8 @@ def deployed_return(out: Path, result: dict, sampled: bool = False) -> dict:
 
 def evaluated(out: Path, task: str, algo: str, seed: int) -> bool:
     """Whether the run (task, algo, seed) has finished and both its evaluations are cached (--report's rows)."""
-    name = out / "runs" / f"{task}_{algo}_seed{seed}"
-    return all(Path(f"{name}{suffix}").is_file() for suffix in (".json", ".deployed.json", ".sampled.json"))
+    stem = out / "runs" / run_name(task, algo, seed)
+    return all(Path(f"{stem}{suffix}").is_file() for suffix in (".json", ".deployed.json", ".sampled.json"))
 
 
 # rsl_rl's training return is the mean of the last 100 episodes that ended (its logger's return buffer): on
@@ -161,13 +161,12 @@ def aggregate(results: list[dict], algos: list[str], tasks: list[str], out: Path
     from rliable import library as rly
     from rliable import metrics
 
+    finished = sorted((r for r in results if "error" not in r), key=lambda r: r["seed"])
     matrices = {}  # algo → [seeds, tasks]
     for algo in algos:
         per_task = [
-            [r[key] / SUITE[task][1] for r in sorted(results, key=lambda r: r["seed"])
-             if r["task"] == task and r["algo"] == algo and "error" not in r]
-            for task in tasks
-        ]  # fmt: skip
+            [r[key] / SUITE[task][1] for r in finished if r["task"] == task and r["algo"] == algo] for task in tasks
+        ]
         depth = min(len(scores) for scores in per_task)
         if depth:
             matrices[algo] = np.array([scores[:depth] for scores in per_task]).T

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from compare import mean_std, read_scalars, train_once  # noqa: E402
+from compare import mean_std, read_scalars, run_name, train_once  # noqa: E402
 from suite import SUITE, budget  # noqa: E402
 
 from cppo.algorithms import get_algorithm  # noqa: E402
@@ -199,7 +199,7 @@ DIAGNOSTICS = {
 def diagnostics(out: Path, result: dict) -> dict[str, float]:
     """The run's diagnostics at its last iteration and its kernel's median rate, cached beside its summary (the run
     folder is not committed)."""
-    cache = out / "runs" / f"{result['task']}_{result['label']}_seed{result['seed']}.diagnostics.json"
+    cache = out / "runs" / f"{run_name(result['task'], result['label'], result['seed'])}.diagnostics.json"
     if cache.is_file():
         return json.loads(cache.read_text())
     run_dir = out / result["run_dir"]

@@ -192,7 +192,7 @@ def test_unwritable_log_root_is_one_clear_line(tmp_path, capsys):
     one_line_error(result, 1, "cannot write to log directory", "--log_root")
 
 
-def test_resume_without_runs_lists_what_exists(tmp_path, capsys):
+def test_resume_without_runs_says_the_folder_does_not_exist(tmp_path, capsys):
     result = run_in_process(capsys, "train.py", "--log_root", str(tmp_path), "--resume")
     one_line_error(result, 1, "no run in", "CartpoleBalance_cppo: the folder does not exist")
 
