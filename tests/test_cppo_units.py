@@ -119,6 +119,20 @@ def test_cuda_graph_sampler_equals_eager_sampler_and_sees_parameter_updates():
     assert out.requires_grad  # with autograd on, the sampler runs eagerly
 
 
+def test_a_zero_noise_share_acts_its_envs_from_the_deployed_flow_sample_with_the_kernels_noise():
+    torch.manual_seed(0)
+    alg = make_cppo(num_envs=16, config=CPPOStudyCfg, zero_noise_share=0.25)
+    obs = TensorDict({"policy": torch.randn(16, 3)}, batch_size=[16])
+    for _ in range(2):  # the same envs on every step
+        actions = alg.act(obs)
+        assert alg.transition.distribution_params is not None
+        mean, std, a0, noise = alg.transition.distribution_params
+        assert torch.equal(noise[:4], torch.zeros(4, 2)) and bool((noise[4:] != 0).all())
+        deployed = alg.actor.sample_reference(alg.actor.observation(obs)[:4], torch.zeros(4, 2))
+        assert torch.equal(a0[:4], deployed)
+        assert bool((actions[:4] != mean[:4]).all())  # the kernel still samples around them
+
+
 def test_marginal_entropy_bonus_spreads_one_states_actions():
     torch.manual_seed(0)
     alg = make_cppo(num_envs=64, config=CPPOStudyCfg)

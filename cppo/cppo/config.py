@@ -86,9 +86,12 @@ class CPPOStudyCfg(CPPOCfg):
     marginal_entropy_coef: float = 0.0
     """Bonus on a lower bound of the marginal policy's entropy (the multimodality sweep of docs/algorithm.md)."""
     marginal_entropy_samples: int = 8
+    zero_noise_share: float = 0.0
+    """Share of the envs that act from ε = 0 during rollouts, with the kernel's noise on top: training the deployed
+    policy's own episodes (the FingerTurnEasy deployment-gap experiment, bench/RESULTS.md)."""
 
     class_name: ClassVar[str] = "cppo.cppo.study:CPPOStudy"
     limits: ClassVar[dict[str, str]] = {
         **CPPOCfg.limits, "reference_ema": "[0, 1)", "score_coef": ">= 0", "marginal_entropy_coef": ">= 0",
-        "marginal_entropy_samples": ">= 2",
+        "marginal_entropy_samples": ">= 2", "zero_noise_share": "[0, 1]",
     }  # fmt: skip

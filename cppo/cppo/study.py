@@ -28,6 +28,7 @@ class CPPOStudy(CPPO):
         score_form: str = "langevin",
         marginal_entropy_coef: float = 0.0,
         marginal_entropy_samples: int = 8,
+        zero_noise_share: float = 0.0,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
@@ -35,6 +36,14 @@ class CPPOStudy(CPPO):
         self.distill_target, self.distill_noise = distill_target, distill_noise
         self.score_coef, self.score_form = score_coef, score_form
         self.marginal_entropy_coef, self.marginal_entropy_samples = marginal_entropy_coef, marginal_entropy_samples
+        self.zero_noise_share = zero_noise_share
+
+    def rollout_noise(self, s: torch.Tensor) -> torch.Tensor:
+        """The first share of the envs act from ε = 0 (the deployed flow sample, plus the kernel's noise) for the
+        whole run: their episodes are the deterministic policy's own, and so are their distillation pairs."""
+        noise = super().rollout_noise(s)
+        noise[: round(self.zero_noise_share * s.shape[0])] = 0.0
+        return noise
 
     def kernel_regularizer(self, s, mean, std, a0):
         score = self.score_loss(mean, std, a0)

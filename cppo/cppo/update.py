@@ -83,7 +83,7 @@ class CPPO(PPO):
 
     def act(self, obs: TensorDict) -> torch.Tensor:
         s = self.actor.observation(obs)
-        noise = torch.randn(s.shape[0], self.actor.num_actions, device=s.device)
+        noise = self.rollout_noise(s)
         a0 = self.actor.rollout_reference(s, noise)
         mean, std = self.actor.kernel(s, a0)
         actions = mean + std * torch.randn_like(mean)
@@ -214,6 +214,10 @@ class CPPO(PPO):
         }
 
     # --- what the study variants change (cppo/cppo/study.py); the defaults are cppo.md's corrected loop ---
+
+    def rollout_noise(self, s: torch.Tensor) -> torch.Tensor:
+        """The ε each env acts from: a fresh ε ~ N(0, I) per env and step."""
+        return torch.randn(s.shape[0], self.actor.num_actions, device=s.device)
 
     def kernel_regularizer(self, s, mean, std, a0) -> tuple[torch.Tensor | None, dict[str, torch.Tensor]]:
         """An extra kernel loss and what to log of it: none (with the mean target the kernel needs no anchor)."""
