@@ -51,3 +51,21 @@ def test_a_configuration_departs_from_the_algorithm_before_tuning_whatever_the_d
             assert any(getattr(library, name) != value for name, value in tuned.items())  # the test can fail
             apply_overrides({"agent": cfg}, tune.untuned(family, algo))
             assert all(getattr(cfg.algorithm, name) == getattr(library, name) for name in tuned), (family, algo)
+
+
+def test_a_study_variant_in_a_table_is_the_same_algorithm_plus_its_switches():
+    """A configuration that trains a study variant (`--algo=cppo_study`) must accept every override of the algorithm it
+    tunes, the pinned `untuned` ones included, and start from the same defaults: else its row is not a tuning step."""
+    variants = 0
+    for family, (table, tasks) in tune.FAMILIES.items():
+        for algo, configs in table.items():
+            for name, config in configs.items():
+                trained, overrides = tune.variant(algo, config)
+                if trained == algo:
+                    continue
+                variants += 1
+                assert issubclass(get_algorithm(trained).config, get_algorithm(algo).config), (family, name)
+                task, tuned = get_task(tasks[0]), tune.TUNED[family][algo]
+                assert {n: getattr(task.agent_cfg(trained).algorithm, n) for n in tuned} == tuned, (family, name)
+                apply_overrides({"agent": task.agent_cfg(trained)}, tune.untuned(family, algo) + overrides)
+    assert variants  # the test can fail: dm_control's CPPO round 5 trains cppo_study
