@@ -63,6 +63,8 @@ DM_CONTROL: dict[str, dict[str, list[str]]] = {
         "gamma0.995-entropy0": [f"{A}gamma=0.995", f"{A}entropy_coef=0"],
         # round 4, the same knob as cppo's round 4: the entropy bonus annealed with the run
         "gamma0.995-entropy-decay": [f"{A}gamma=0.995", f"{A}entropy_decay=linear"],
+        # round 5, as many as cppo's (thirteen): twice the mini-batches per epoch (Playground's brax PPO takes 32)
+        "gamma0.995-minibatches8": [f"{A}gamma=0.995", f"{A}num_mini_batches=8"],
     },
     "cppo": {
         "base": [],  # run before round 1 chose min_std=0.2: σ's floor was 0.02
@@ -113,6 +115,13 @@ DM_CONTROL: dict[str, dict[str, list[str]]] = {
         # round 4, the twelfth as ppo's and cppo's, on round 3's winner (limit3-epochs10 0.798): ten epochs move the
         # ratios further from 1 in each iteration, so the task's wider trust region again (clip 0.2)
         "draws8-limit3-epochs10": [f"{A}samples_per_action=8", f"{A}action_limit=3", f"{A}num_learning_epochs=10"],
+        # round 5, as many as cppo's (thirteen): PPO's round-5 knob on the winner, twice the mini-batches per epoch
+        "clip0.1-draws8-limit3-epochs10-minibatches8": [
+            *D8,
+            f"{A}action_limit=3",
+            f"{A}num_learning_epochs=10",
+            f"{A}num_mini_batches=8",
+        ],
     },
 }
 VALUECLIP_EPOCHS10 = [f"{A}use_clipped_value_loss=true", f"{A}num_learning_epochs=10"]  # MultiGoal FPO++ round 2
