@@ -87,7 +87,7 @@ DM_CONTROL: dict[str, dict[str, list[str]]] = {
         "minstd0.2-lr3e-3-entropy-decay": [f"{A}min_std=0.2", f"{A}max_learning_rate=3e-3", f"{A}entropy_decay=linear"],
         # round 5, on the suite's deployment gap again: no rollout ever acts from ε = 0, so the deployed policy's own
         # states are never trained; half of the envs act from it (FingerTurnEasy: the gap to the sampler closed from
-        # −27 % to −1 %, thirteenth session). A study switch until tuning adopts it
+        # −27 % to −1 %, twelfth session). A study switch until tuning adopts it
         "minstd0.2-lr3e-3-zeroshare0.5": [
             "--algo=cppo_study",
             f"{A}min_std=0.2",
