@@ -1,6 +1,6 @@
-"""CPPO's study variants: the switches cppo.md asked to settle by measurement and that were measured worse than
-the defaults, or are still under study (docs/ablation.md, docs/algorithm.md). They live here, out of the default
-algorithm, so `bench/ablation.py` and `bench/multigoal_modes.py` can still reproduce those results:
+"""CPPO's study variants: the switches cppo.md asked to settle by measurement, and later ones, all measured worse
+than the defaults (docs/ablation.md, docs/algorithm.md). They live here, out of the default algorithm, so
+`bench/ablation.py`, `bench/multigoal_modes.py` and `bench/tune.py` can still reproduce those results:
 
     python train.py --algo cppo_study agent.algorithm.distill_target=sample agent.algorithm.score_coef=1
 
