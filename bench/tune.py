@@ -96,6 +96,7 @@ DM_CONTROL: dict[str, dict[str, list[str]]] = {
         ],
         # round 6, on FingerTurnEasy's deployment gap: the flow's ±3 box (FPO++'s setting; the env still clips at ±1)
         # raised ε = 0 by 24 % there (5 seeds, paired), σ falling and the flow keeping its spread (fourteenth session)
+        # — and lost here: 0.604 vs 0.800 (CartpoleSwingup 468.9 vs 806.2)
         "minstd0.2-lr3e-3-limit3": [f"{A}min_std=0.2", f"{A}max_learning_rate=3e-3", f"{A}action_limit=3"],
     },
     "fpo": {  # lead 6: the papers' regime, and the clipped actions that pile up at the box's edges
