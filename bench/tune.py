@@ -65,6 +65,9 @@ DM_CONTROL: dict[str, dict[str, list[str]]] = {
         "gamma0.995-entropy-decay": [f"{A}gamma=0.995", f"{A}entropy_decay=linear"],
         # round 5, as many as cppo's (thirteen): twice the mini-batches per epoch (Playground's brax PPO takes 32)
         "gamma0.995-minibatches8": [f"{A}gamma=0.995", f"{A}num_mini_batches=8"],
+        # round 6, as many as cppo's (fourteen): Playground's brax PPO clip (0.3) on the winner, the last of its
+        # dm_control settings not yet tried here
+        "gamma0.995-clip0.3": [f"{A}gamma=0.995", f"{A}clip_param=0.3"],
     },
     "cppo": {
         "base": [],  # run before round 1 chose min_std=0.2: σ's floor was 0.02
@@ -125,6 +128,14 @@ DM_CONTROL: dict[str, dict[str, list[str]]] = {
             f"{A}action_limit=3",
             f"{A}num_learning_epochs=10",
             f"{A}num_mini_batches=8",
+        ],
+        # round 6, as many as cppo's (fourteen): FPO's own trust region (PPO's clip on both signs of the advantage)
+        # instead of FPO++'s ASPO, the one objective knob FPO++ had not tried on these tasks
+        "clip0.1-draws8-limit3-epochs10-ppo-clip": [
+            *D8,
+            f"{A}action_limit=3",
+            f"{A}num_learning_epochs=10",
+            f"{A}trust_region=ppo",
         ],
     },
 }
