@@ -101,6 +101,16 @@ DM_CONTROL: dict[str, dict[str, list[str]]] = {
         # raised ε = 0 by 24 % there (5 seeds, paired), σ falling and the flow keeping its spread (fourteenth session)
         # — and lost here: 0.604 vs 0.800 (CartpoleSwingup 468.9 vs 806.2)
         "minstd0.2-lr3e-3-limit3": [f"{A}min_std=0.2", f"{A}max_learning_rate=3e-3", f"{A}action_limit=3"],
+        # round 7: the ±3 box made smooth — the env gets tanh of the policy's action (brax's and Playground's
+        # squashed policy): its noise vanishes where it saturates, as in the ±3 box, but no action is without a
+        # gradient (the box's flat region between 1 and 3 is where CartpoleSwingup slowed, fifteenth session)
+        "minstd0.2-lr3e-3-tanh3": [
+            "--algo=cppo_study",
+            f"{A}min_std=0.2",
+            f"{A}max_learning_rate=3e-3",
+            f"{A}squash=tanh",
+            f"{A}action_limit=3",
+        ],
     },
     "fpo": {  # lead 6: the papers' regime, and the clipped actions that pile up at the box's edges
         "base": [],

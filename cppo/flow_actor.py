@@ -34,7 +34,10 @@ class FlowActor(nn.Module):
         integrator: str = "euler",
         action_limit: float = 1.0,
         cuda_graphs: bool = True,
+        squash: str = "clip",
     ):
+        """`squash`: "clip" — actions are the env's own (it clips them to ±1); "tanh" — the flow and kernel act in an
+        unbounded space and the env gets tanh of it (brax's and Playground's squashed policy; a CPPO study switch)."""
         super().__init__()
         self.hidden_dims, self.activation = tuple(hidden_dims), activation  # the flow networks' (each actor's own)
         self.obs_groups = list(obs_groups["actor"])
@@ -42,7 +45,7 @@ class FlowActor(nn.Module):
         self.num_actions = num_actions
         self.flow_steps, self.integrator, self.action_limit = flow_steps, integrator, action_limit
         self.obs_normalizer = EmpiricalNormalization(self.obs_dim) if obs_normalization else nn.Identity()
-        self.cuda_graphs = cuda_graphs
+        self.cuda_graphs, self.squash = cuda_graphs, squash
 
     def rollout(self, sample):
         """`sample` as the rollout calls it: replayed from CUDA graphs on a GPU when cuda_graphs is set."""
@@ -55,6 +58,10 @@ class FlowActor(nn.Module):
     def clip(self, actions: torch.Tensor) -> torch.Tensor:
         """Action mass outside the box gets no gradient from the env: keep samples and targets inside."""
         return actions.clamp(-self.action_limit, self.action_limit)
+
+    def to_env(self, actions: torch.Tensor) -> torch.Tensor:
+        """The env's action for a policy-space action (the identity unless the policy is squashed)."""
+        return torch.tanh(actions) if self.squash == "tanh" else actions
 
     def update_normalization(self, obs: TensorDict) -> None:
         if isinstance(self.obs_normalizer, EmpiricalNormalization):
@@ -103,7 +110,8 @@ class LikelihoodFreeActor(FlowActor):
 
 
 class DeployedFlowPolicy(nn.Module):
-    """obs, noise → actions: normalization → the K-step flow sampler (unrolled) → the kernel mean → clip.
+    """obs, noise → actions: normalization → the K-step flow sampler (unrolled) → the kernel mean → clip (→ tanh for a
+    squashed policy).
 
     Inputs "obs" and "noise" (the initial ε; zeros for the deterministic policy), output "actions".
     `residual=False` deploys the distilled flow alone (a0); under the default loop (Δ reset to zero after
@@ -116,16 +124,16 @@ class DeployedFlowPolicy(nn.Module):
         self.flow = copy.deepcopy(policy.flow)
         self.kernel = copy.deepcopy(policy.kernel) if residual else None
         self.flow_steps, self.integrator, self.action_limit = policy.flow_steps, policy.integrator, policy.action_limit
-        self.obs_dim, self.num_actions = policy.obs_dim, policy.num_actions
+        self.obs_dim, self.num_actions, self.squash = policy.obs_dim, policy.num_actions, policy.squash
 
     @staticmethod
     def act(policy, obs: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         a0 = sample_flow(policy.flow, obs, noise, policy.flow_steps, policy.integrator)
-        a0 = a0.clamp(-policy.action_limit, policy.action_limit)
-        if policy.kernel is None:
-            return a0
-        mean, _ = policy.kernel(obs, a0)
-        return mean.clamp(-policy.action_limit, policy.action_limit)
+        actions = a0.clamp(-policy.action_limit, policy.action_limit)
+        if policy.kernel is not None:
+            mean, _ = policy.kernel(obs, actions)
+            actions = mean.clamp(-policy.action_limit, policy.action_limit)
+        return torch.tanh(actions) if policy.squash == "tanh" else actions
 
     def forward(self, obs: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         return self.act(self, self.obs_normalizer(obs), noise)

@@ -13,6 +13,7 @@ from cppo.cppo.kernel import GaussianKernel, gaussian_entropy, gaussian_kl, gaus
 from cppo.cppo.study import CPPOStudy
 from cppo.cppo.update import CPPO
 from cppo.flow import CudaGraphed, FlowVelocity, last_layer, sample_flow
+from cppo.flow_actor import DeployedFlowPolicy
 from cppo.ppo import fused
 from helpers import make_algorithm
 
@@ -131,6 +132,21 @@ def test_a_zero_noise_share_acts_its_envs_from_the_deployed_flow_sample_with_the
         deployed = alg.actor.sample_reference(alg.actor.observation(obs)[:4], torch.zeros(4, 2))
         assert torch.equal(a0[:4], deployed)
         assert bool((actions[:4] != mean[:4]).all())  # the kernel still samples around them
+
+
+def test_a_tanh_squash_stores_the_kernels_sample_and_steps_and_deploys_its_tanh():
+    torch.manual_seed(0)
+    alg = make_cppo(num_envs=16, config=CPPOStudyCfg, squash="tanh", action_limit=3.0)
+    obs = TensorDict({"policy": torch.randn(16, 3)}, batch_size=[16])
+    actions = alg.act(obs)
+    stored = alg.transition.actions
+    assert stored is not None and bool((stored.abs() > 1).any())  # the policy's space is unbounded
+    torch.testing.assert_close(actions, torch.tanh(stored))  # the env's action is its tanh
+    deployed = DeployedFlowPolicy(alg.actor)
+    obs, noise = torch.randn(5, 3), 3 * torch.randn(5, 2)
+    s = alg.actor.obs_normalizer(obs)
+    unsquashed = alg.actor.kernel(s, alg.actor.sample_flow(s, noise))[0].clamp(-3, 3)
+    torch.testing.assert_close(deployed(obs, noise), torch.tanh(unsquashed))
 
 
 def test_marginal_entropy_bonus_spreads_one_states_actions():

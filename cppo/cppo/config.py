@@ -89,8 +89,16 @@ class CPPOStudyCfg(CPPOCfg):
     zero_noise_share: float = 0.0
     """Share of the envs that act from ε = 0 during rollouts, with the kernel's noise on top: training the deployed
     policy's own episodes (the FingerTurnEasy deployment-gap experiment, bench/RESULTS.md)."""
+    squash: Literal["clip", "tanh"] = "clip"
+    """"tanh": the flow and kernel act in an unbounded space (the flow's box is ±action_limit there) and the env gets
+    tanh of the action — a state-dependent box: the kernel's noise vanishes where the policy saturates, yet every
+    action keeps a gradient (the ±3 box's flat region between 1 and 3 has none). The FingerTurnEasy experiment,
+    bench/RESULTS.md."""
 
     class_name: ClassVar[str] = "cppo.cppo.study:CPPOStudy"
+
+    def actor_fields(self) -> tuple[str, ...]:
+        return (*super().actor_fields(), "squash")
     limits: ClassVar[dict[str, str]] = {
         **CPPOCfg.limits, "reference_ema": "[0, 1)", "score_coef": ">= 0", "marginal_entropy_coef": ">= 0",
         "marginal_entropy_samples": ">= 2", "zero_noise_share": "[0, 1]",
