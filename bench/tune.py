@@ -68,6 +68,8 @@ DM_CONTROL: dict[str, dict[str, list[str]]] = {
         # round 6, as many as cppo's (fourteen): Playground's brax PPO clip (0.3) on the winner, the last of its
         # dm_control settings not yet tried here
         "gamma0.995-clip0.3": [f"{A}gamma=0.995", f"{A}clip_param=0.3"],
+        # round 7, as many as cppo's (fifteen): round 2's two runners-up together on the winner (0.787, 0.786)
+        "gamma0.995-kl0.02-entropy0.01": [f"{A}gamma=0.995", f"{A}desired_kl=0.02", f"{A}entropy_coef=0.01"],
     },
     "cppo": {
         "base": [],  # run before round 1 chose min_std=0.2: σ's floor was 0.02
@@ -147,6 +149,8 @@ DM_CONTROL: dict[str, dict[str, list[str]]] = {
             f"{A}num_learning_epochs=10",
             f"{A}trust_region=ppo",
         ],
+        # round 7, as many as cppo's (fifteen): further towards the papers' 16–32 epochs (10 won over 5 in round 3)
+        "clip0.1-draws8-limit3-epochs16": [*D8, f"{A}action_limit=3", f"{A}num_learning_epochs=16"],
     },
 }
 VALUECLIP_EPOCHS10 = [f"{A}use_clipped_value_loss=true", f"{A}num_learning_epochs=10"]  # MultiGoal FPO++ round 2
