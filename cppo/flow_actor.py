@@ -21,6 +21,9 @@ class FlowActor(nn.Module):
     settings and the action box. CPPO's FlowPolicy and DIPOLE's DipolePolicy build on it."""
 
     is_recurrent = False
+    squash = "clip"
+    """"clip": the policy's actions are the env's (it clips them to ±1); "tanh": the env gets their tanh (CPPO's
+    FlowPolicy may set it)."""
 
     def __init__(
         self,
@@ -34,10 +37,7 @@ class FlowActor(nn.Module):
         integrator: str = "euler",
         action_limit: float = 1.0,
         cuda_graphs: bool = True,
-        squash: str = "clip",
     ):
-        """`squash`: "clip" — actions are the env's own (it clips them to ±1); "tanh" — the flow and kernel act in an
-        unbounded space and the env gets tanh of it (brax's and Playground's squashed policy; a CPPO study switch)."""
         super().__init__()
         self.hidden_dims, self.activation = tuple(hidden_dims), activation  # the flow networks' (each actor's own)
         self.obs_groups = list(obs_groups["actor"])
@@ -45,7 +45,7 @@ class FlowActor(nn.Module):
         self.num_actions = num_actions
         self.flow_steps, self.integrator, self.action_limit = flow_steps, integrator, action_limit
         self.obs_normalizer = EmpiricalNormalization(self.obs_dim) if obs_normalization else nn.Identity()
-        self.cuda_graphs, self.squash = cuda_graphs, squash
+        self.cuda_graphs = cuda_graphs
 
     def rollout(self, sample):
         """`sample` as the rollout calls it: replayed from CUDA graphs on a GPU when cuda_graphs is set."""

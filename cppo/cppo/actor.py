@@ -27,10 +27,13 @@ class FlowPolicy(FlowActor):
         min_std: float = 0.02,
         max_std: float = 2.0,
         state_dependent_std: bool = False,
+        squash: str = "clip",
         **shared: Any,
     ):
-        """`shared`: FlowActor's options (flow network, normalization, sampler, action box)."""
+        """`shared`: FlowActor's options (flow network, normalization, sampler, action box). `squash="tanh"`: the
+        flow and kernel act in an unbounded space and the env gets tanh of the action (brax's squashed policy)."""
         super().__init__(obs, obs_groups, num_actions, **shared)
+        self.squash = squash
         self.flow = FlowVelocity(self.obs_dim, num_actions, self.hidden_dims, self.activation)
         self.reference = copy.deepcopy(self.flow).requires_grad_(False)
         self.rollout_reference = self.rollout(self.sample_reference)

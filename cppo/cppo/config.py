@@ -96,10 +96,10 @@ class CPPOStudyCfg(CPPOCfg):
     bench/RESULTS.md."""
 
     class_name: ClassVar[str] = "cppo.cppo.study:CPPOStudy"
-
-    def actor_fields(self) -> tuple[str, ...]:
-        return (*super().actor_fields(), "squash")
     limits: ClassVar[dict[str, str]] = {
         **CPPOCfg.limits, "reference_ema": "[0, 1)", "score_coef": ">= 0", "marginal_entropy_coef": ">= 0",
         "marginal_entropy_samples": ">= 2", "zero_noise_share": "[0, 1]",
     }  # fmt: skip
+
+    def actor_fields(self) -> tuple[str, ...]:
+        return (*super().actor_fields(), "squash")

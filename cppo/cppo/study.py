@@ -38,10 +38,6 @@ class CPPOStudy(CPPO):
         self.marginal_entropy_coef, self.marginal_entropy_samples = marginal_entropy_coef, marginal_entropy_samples
         self.zero_noise_share = zero_noise_share
 
-    def act(self, obs):
-        """The kernel's sample is what the storage keeps (its density is the ratio's); the env gets it squashed."""
-        return self.actor.to_env(super().act(obs))
-
     def rollout_noise(self, s: torch.Tensor) -> torch.Tensor:
         """The first share of the envs act from ε = 0 (the deployed flow sample, plus the kernel's noise) for the
         whole run: their episodes are the deterministic policy's own, and so are their distillation pairs."""

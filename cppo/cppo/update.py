@@ -87,7 +87,10 @@ class CPPO(PPO):
         a0 = self.actor.rollout_reference(s, noise)
         mean, std = self.actor.kernel(s, a0)
         actions = mean + std * torch.randn_like(mean)
-        return self.record(obs, actions, gaussian_log_prob(actions, mean, std), Conditioning(mean, std, a0, noise))
+        # The storage keeps the kernel's sample (the ratio's density is over it); the env gets it squashed if the
+        # actor squashes (the squash=tanh study switch).
+        stored = self.record(obs, actions, gaussian_log_prob(actions, mean, std), Conditioning(mean, std, a0, noise))
+        return self.actor.to_env(stored)
 
     # --- 3. conditional PPO, 4. distillation, 5. reference update -------------------------------------
 
