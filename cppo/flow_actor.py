@@ -15,6 +15,13 @@ from tensordict import TensorDict
 
 from cppo.flow import CudaGraphed, action_spread, sample_flow
 
+SQUASHES = ("clip", "tanh")
+
+
+def squashed(actions: torch.Tensor, squash: str) -> torch.Tensor:
+    """The env's action for a policy-space action: itself ("clip": the env clips it) or its tanh ("tanh")."""
+    return torch.tanh(actions) if squash == "tanh" else actions
+
 
 class FlowActor(nn.Module):
     """What every flow-policy actor shares: its observation groups and normalizer, the ODE sampler's
@@ -61,7 +68,7 @@ class FlowActor(nn.Module):
 
     def to_env(self, actions: torch.Tensor) -> torch.Tensor:
         """The env's action for a policy-space action (the identity unless the policy is squashed)."""
-        return torch.tanh(actions) if self.squash == "tanh" else actions
+        return squashed(actions, self.squash)
 
     def update_normalization(self, obs: TensorDict) -> None:
         if isinstance(self.obs_normalizer, EmpiricalNormalization):
@@ -133,7 +140,7 @@ class DeployedFlowPolicy(nn.Module):
         if policy.kernel is not None:
             mean, _ = policy.kernel(obs, actions)
             actions = mean.clamp(-policy.action_limit, policy.action_limit)
-        return torch.tanh(actions) if policy.squash == "tanh" else actions
+        return squashed(actions, policy.squash)
 
     def forward(self, obs: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         return self.act(self, self.obs_normalizer(obs), noise)

@@ -11,7 +11,7 @@ from tensordict import TensorDict
 
 from cppo.cppo.kernel import GaussianKernel
 from cppo.flow import FlowVelocity, sample_flow
-from cppo.flow_actor import DeployedFlowPolicy, FlowActor, traced_at_zero_noise
+from cppo.flow_actor import SQUASHES, DeployedFlowPolicy, FlowActor, traced_at_zero_noise
 
 
 class FlowPolicy(FlowActor):
@@ -33,6 +33,8 @@ class FlowPolicy(FlowActor):
         """`shared`: FlowActor's options (flow network, normalization, sampler, action box). `squash="tanh"`: the
         flow and kernel act in an unbounded space and the env gets tanh of the action (brax's squashed policy)."""
         super().__init__(obs, obs_groups, num_actions, **shared)
+        if squash not in SQUASHES:
+            raise ValueError(f"bad squash {squash!r}: must be one of {', '.join(SQUASHES)}")
         self.squash = squash
         self.flow = FlowVelocity(self.obs_dim, num_actions, self.hidden_dims, self.activation)
         self.reference = copy.deepcopy(self.flow).requires_grad_(False)
