@@ -12,6 +12,7 @@ from cppo.cppo.config import CPPOCfg, CPPOStudyCfg
 from cppo.cppo.kernel import GaussianKernel, gaussian_entropy, gaussian_kl, gaussian_log_prob
 from cppo.cppo.study import CPPOStudy
 from cppo.cppo.update import CPPO
+from cppo.errors import UsageError
 from cppo.flow import CudaGraphed, FlowVelocity, last_layer, sample_flow
 from cppo.flow_actor import DeployedFlowPolicy
 from cppo.ppo import fused
@@ -147,6 +148,33 @@ def test_a_tanh_squash_stores_the_kernels_sample_and_steps_and_deploys_its_tanh(
     s = alg.actor.obs_normalizer(obs)
     unsquashed = alg.actor.kernel(s, alg.actor.sample_flow(s, noise))[0].clamp(-3, 3)
     torch.testing.assert_close(deployed(obs, noise), torch.tanh(unsquashed))
+
+
+def test_a_widening_box_keeps_the_flow_in_the_envs_box_until_its_share_of_the_run_then_in_the_wide_one():
+    torch.manual_seed(0)
+    alg = make_cppo(num_envs=64, config=CPPOStudyCfg, widen_box_at=0.5, action_limit=3.0)
+    obs = TensorDict({"policy": torch.randn(64, 3)}, batch_size=[64])
+
+    def largest_flow_sample() -> float:  # the flow's a0 spreads as its ε (N(0, I)) does: the box is what bounds it
+        alg.act(obs)
+        assert alg.transition.distribution_params is not None
+        return float(alg.transition.distribution_params[2].abs().max())
+
+    assert largest_flow_sample() == 1.0
+    alg.run_left = None  # rsl_rl's own runner: the run's length is unknown
+    fill_rollout(alg)
+    with pytest.raises(UsageError, match="widen_box_at.*cppo.runner:Runner"):
+        alg.update()
+    alg.storage.clear()
+    for run_left in (1.0, 0.6):  # updates before half the run is behind: still ±1
+        alg.run_left = run_left
+        fill_rollout(alg)
+        alg.update()
+        assert largest_flow_sample() <= 1.0
+    alg.run_left = 0.5
+    fill_rollout(alg)
+    alg.update()
+    assert 1.0 < largest_flow_sample() <= 3.0
 
 
 def test_marginal_entropy_bonus_spreads_one_states_actions():

@@ -95,10 +95,15 @@ class CPPOStudyCfg(CPPOCfg):
     action keeps a gradient (the ±3 box's flat region between 1 and 3 has none). The FingerTurnEasy experiment,
     bench/RESULTS.md."""
 
+    widen_box_at: float = 0.0
+    """> 0: the flow's box is the env's ±1 until this share of the run is behind, then ±action_limit — the wide box's
+    hiding of the kernel's noise where the policy saturates, without its slow start (the FingerTurnEasy experiment,
+    bench/RESULTS.md). Needs cppo's runner (it knows the run's length)."""
+
     class_name: ClassVar[str] = "cppo.cppo.study:CPPOStudy"
     limits: ClassVar[dict[str, str]] = {
         **CPPOCfg.limits, "reference_ema": "[0, 1)", "score_coef": ">= 0", "marginal_entropy_coef": ">= 0",
-        "marginal_entropy_samples": ">= 2", "zero_noise_share": "[0, 1]",
+        "marginal_entropy_samples": ">= 2", "zero_noise_share": "[0, 1]", "widen_box_at": "[0, 1)",
     }  # fmt: skip
 
     def actor_fields(self) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ import torch
 
 from cppo.cppo.kernel import gaussian_log_prob
 from cppo.cppo.update import CPPO
+from cppo.errors import UsageError
 
 
 class CPPOStudy(CPPO):
@@ -29,6 +30,7 @@ class CPPOStudy(CPPO):
         marginal_entropy_coef: float = 0.0,
         marginal_entropy_samples: int = 8,
         zero_noise_share: float = 0.0,
+        widen_box_at: float = 0.0,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
@@ -37,6 +39,28 @@ class CPPOStudy(CPPO):
         self.score_coef, self.score_form = score_coef, score_form
         self.marginal_entropy_coef, self.marginal_entropy_samples = marginal_entropy_coef, marginal_entropy_samples
         self.zero_noise_share = zero_noise_share
+        # The flow's box the run ends in (action_limit); until `widen_box_at` of the run it is the env's own ±1.
+        self.widen_box_at, self.wide_action_limit = widen_box_at, self.actor.action_limit
+        if widen_box_at > 0:
+            self.set_action_limit(min(1.0, self.wide_action_limit))
+
+    def optimize(self) -> dict[str, float]:
+        """Widen the box once `widen_box_at` of the run is behind: this update's distillation targets already
+        may leave ±1, and so may the next rollout's flow samples."""
+        if self.widen_box_at > 0 and self.actor.action_limit != self.wide_action_limit:
+            if self.run_left is None:
+                raise UsageError(
+                    "widen_box_at widens the box at a share of the run, whose length rsl_rl's OnPolicyRunner does not "
+                    "tell the algorithm: train with cppo.runner:Runner (an OnPolicyRunner, same arguments) or set 0"
+                )
+            if 1 - self.run_left >= self.widen_box_at:
+                self.set_action_limit(self.wide_action_limit)
+        return super().optimize()
+
+    def set_action_limit(self, limit: float) -> None:
+        self.actor.action_limit = limit
+        # A captured CUDA graph holds the old limit as a constant: capture the rollout's sampler anew.
+        self.actor.rollout_reference = self.actor.rollout(self.actor.sample_reference)
 
     def rollout_noise(self, s: torch.Tensor) -> torch.Tensor:
         """The first share of the envs act from ε = 0 (the deployed flow sample, plus the kernel's noise) for the
