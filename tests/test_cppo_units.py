@@ -1,6 +1,7 @@
 """Unit tests of CPPO's pieces: Gaussian closed forms, zero initialisation, the conditional-ratio identity,
 save/load, and the flow sampler."""
 
+import math
 from typing import cast
 
 import pytest
@@ -243,6 +244,16 @@ def test_separate_critic_rate_steps_the_critic_at_its_own_annealed_rate():
     assert alg.flow_optimizer.param_groups[0]["lr"] == pytest.approx(0.5e-3)
     assert alg.diagnostics["Loss/critic_learning_rate"] == pytest.approx(1.5e-4)
     assert any(not torch.equal(a, b) for a, b in zip(critic_before, alg.critic.parameters(), strict=True))
+
+
+def test_the_logged_rollout_std_is_the_sigma_the_rollout_sampled_with_state_dependent_head_included():
+    torch.manual_seed(0)
+    alg = make_cppo(state_dependent_std=True)
+    with torch.no_grad():  # the σ head's offset: log 2 in every state
+        alg.actor.kernel.output_layer.bias[alg.actor.num_actions :] = math.log(2.0)
+    fill_rollout(alg)
+    logged = alg.exploration()["Policy/rollout_std"]
+    assert logged == pytest.approx(2 * alg.actor.output_std.mean().item(), rel=1e-5)  # mean_std misses the head
 
 
 def test_reset_moments_forgets_only_the_zeroed_output_rows():

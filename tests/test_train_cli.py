@@ -47,6 +47,7 @@ def test_two_iterations_write_the_rsl_rl_layout(trained):
     assert [step for step, _ in spread] == [0, 1] and all(0 < value < 2 for _, value in spread)
     assert [step for step, _ in at_limit] == [0, 1] and all(0 <= value <= 1 for _, value in at_limit)
     assert [step for step, _ in scalars(run_dir, "Loss/flow_learning_rate")] == [0, 1]
+    assert [step for step, _ in scalars(run_dir, "Policy/rollout_std")] == [0, 1]
 
 
 def test_resume_continues_the_iteration_count_in_the_same_run(trained):

@@ -187,7 +187,8 @@ class CPPO(PPO):
     @torch.no_grad()
     def exploration(self) -> dict[str, float]:
         """Where the rollout's exploration came from: the reference flow's own spread of a0 over ε at fixed
-        states (σ is rsl_rl's Policy/mean_std), and the flow's step size."""
+        states, the kernel's σ the rollout sampled with (rsl_rl's Policy/mean_std is its state-independent part
+        only), and the flow's step size."""
         observations = self.storage.observations.flatten(0, 1)
         states = torch.randperm(observations.batch_size[0], device=self.device)[: self.fit_error_samples]
         s = self.actor.observation(observations[states])  # normalize only the states measured, not the buffer
@@ -195,7 +196,8 @@ class CPPO(PPO):
         rates = {"Loss/flow_learning_rate": self.flow_optimizer.param_groups[0]["lr"]}
         if self.critic_optimizer is not None:
             rates["Loss/critic_learning_rate"] = self.critic_optimizer.param_groups[0]["lr"]
-        return {"Policy/flow_spread": spread.mean().item(), **rates}
+        rollout_std = stored(self.storage.distribution_params).std.mean().item()
+        return {"Policy/flow_spread": spread.mean().item(), "Policy/rollout_std": rollout_std, **rates}
 
     @torch.no_grad()
     def fit_error(self, s: torch.Tensor) -> dict[str, float]:
