@@ -93,9 +93,12 @@ register(Algorithm("cppo_study", CPPOStudyCfg, "CPPO with its study switches (do
                    "flow+residual", flow=True, flow_only_deployment=True), study=True)  # fmt: skip
 
 
-def build_without_env(agent, obs_dim: int, num_actions: int, num_envs: int = 8, device: str = "cpu"):
+def build_without_env(
+    agent, obs_dim: int, num_actions: int, num_envs: int = 8, device: str = "cpu", run_left: float | None = 1.0
+):
     """The algorithm (PPO, CPPO, DIPOLE, ...) an `AgentCfg` describes, built exactly as the runner builds it but
-    for an env of these sizes that need not exist: for exports, benchmarks and unit tests."""
+    for an env of these sizes that need not exist: for exports, benchmarks and unit tests. `run_left`: where in a run
+    it starts (1: the first iteration; None: outside a run, as play.py loads a policy)."""
     import torch
     from rsl_rl.utils import resolve_callable
     from tensordict import TensorDict
@@ -109,5 +112,6 @@ def build_without_env(agent, obs_dim: int, num_actions: int, num_envs: int = 8, 
     obs = TensorDict({"policy": torch.zeros(num_envs, obs_dim)}, batch_size=[num_envs])
     algorithm_class = resolve_callable(cfg["algorithm"]["class_name"])
     algorithm = algorithm_class.construct_algorithm(obs, EnvShape(), cfg, device)
-    algorithm.run_left = 1.0  # no runner: the first iteration's ceiling
+    if run_left is not None:
+        algorithm.run_left = run_left  # the runner's first word to the algorithm
     return algorithm

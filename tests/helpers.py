@@ -56,11 +56,11 @@ def train_cartpole(log_root: Path, *args: str, timeout: float = 600) -> Path:
     return max(p for p in log_root.glob("CartpoleBalance_*/*") if p.is_dir())
 
 
-def make_algorithm(agent, obs_dim: int = 3, num_actions: int = 2, num_envs: int = 8):
+def make_algorithm(agent, obs_dim: int = 3, num_actions: int = 2, num_envs: int = 8, run_left: float | None = 1.0):
     """The algorithm (PPO, CPPO or DIPOLE) an `AgentCfg` describes, built exactly as the runner builds it."""
     from cppo.algorithms import build_without_env
 
-    return build_without_env(agent, obs_dim, num_actions, num_envs)
+    return build_without_env(agent, obs_dim, num_actions, num_envs, run_left=run_left)
 
 
 def check_backend_contract(env) -> None:

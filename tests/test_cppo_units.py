@@ -20,12 +20,14 @@ from cppo.ppo import fused
 from helpers import make_algorithm
 
 
-def make_cppo(obs_dim=3, num_actions=2, num_envs=8, steps=4, config=CPPOCfg, **switches) -> CPPO:
+def make_cppo(
+    obs_dim=3, num_actions=2, num_envs=8, steps=4, config=CPPOCfg, run_left: float | None = 1.0, **switches
+) -> CPPO:
     agent = AgentCfg(
         algorithm=config(**switches), policy=PolicyCfg(actor_hidden_dims=(32, 32), critic_hidden_dims=(32,))
     )
     agent.num_steps_per_env = steps
-    return make_algorithm(agent, obs_dim, num_actions, num_envs)
+    return make_algorithm(agent, obs_dim, num_actions, num_envs, run_left)
 
 
 def test_gaussian_log_prob_entropy_kl_match_torch_distributions():
@@ -176,6 +178,11 @@ def test_a_widening_box_keeps_the_flow_in_the_envs_box_until_its_share_of_the_ru
     fill_rollout(alg)
     alg.update()
     assert 1.0 < largest_flow_sample() <= 3.0
+    alg.run_left = 0.4  # the runner's next word does not narrow it again
+    assert alg.actor.action_limit == 3.0
+    # Outside a run (play.py, an export), the policy acts in the box its run ended in.
+    played = make_cppo(config=CPPOStudyCfg, widen_box_at=0.5, action_limit=3.0, run_left=None)
+    assert played.actor.action_limit == 3.0
 
 
 def test_marginal_entropy_bonus_spreads_one_states_actions():

@@ -19,6 +19,9 @@ from cppo.errors import UsageError
 
 
 class CPPOStudy(CPPO):
+    _run_left: float | None = None
+    widen_box_at = 0.0
+
     def __init__(
         self,
         *args,
@@ -39,9 +42,20 @@ class CPPOStudy(CPPO):
         self.score_coef, self.score_form = score_coef, score_form
         self.marginal_entropy_coef, self.marginal_entropy_samples = marginal_entropy_coef, marginal_entropy_samples
         self.zero_noise_share = zero_noise_share
-        # The flow's box the run ends in (action_limit); until `widen_box_at` of the run it is the env's own ±1.
+        # The flow's box the run ends in (action_limit): a policy loaded to play or export acts in it; while a run
+        # is before `widen_box_at` of its length, the box is the env's own ±1.
         self.widen_box_at, self.wide_action_limit = widen_box_at, self.actor.action_limit
-        if widen_box_at > 0:
+
+    @property
+    def run_left(self) -> float | None:
+        return self._run_left
+
+    @run_left.setter
+    def run_left(self, value: float | None) -> None:
+        """The runner tells the share of the run ahead (at the start and after every iteration): before
+        `widen_box_at` of the run, the box is ±1."""
+        self._run_left = value
+        if value is not None and 1 - value < self.widen_box_at:
             self.set_action_limit(min(1.0, self.wide_action_limit))
 
     def optimize(self) -> dict[str, float]:
@@ -58,6 +72,8 @@ class CPPOStudy(CPPO):
         return super().optimize()
 
     def set_action_limit(self, limit: float) -> None:
+        if limit == self.actor.action_limit:
+            return
         self.actor.action_limit = limit
         # A captured CUDA graph holds the old limit as a constant: capture the rollout's sampler anew.
         self.actor.rollout_reference = self.actor.rollout(self.actor.sample_reference)
