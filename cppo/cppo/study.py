@@ -61,7 +61,7 @@ class CPPOStudy(CPPO):
     def optimize(self) -> dict[str, float]:
         """Widen the box once `widen_box_at` of the run is behind: this update's distillation targets already
         may leave ±1, and so may the next rollout's flow samples."""
-        if self.widen_box_at > 0 and self.actor.action_limit != self.wide_action_limit:
+        if self.widen_box_at > 0:
             if self.run_left is None:
                 raise UsageError(
                     "widen_box_at widens the box at a share of the run, whose length rsl_rl's OnPolicyRunner does not "
