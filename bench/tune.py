@@ -71,6 +71,9 @@ DM_CONTROL: dict[str, dict[str, list[str]]] = {
         # round 7, as many as cppo's (fifteen): round 2's two runners-up together on the winner (0.787, 0.786) — lost:
         # 0.722
         "gamma0.995-kl0.02-entropy0.01": [f"{A}gamma=0.995", f"{A}desired_kl=0.02", f"{A}entropy_coef=0.01"],
+        # round 8, as many as cppo's (sixteen): GAE's λ, the one return-estimate knob no algorithm had tried — with
+        # γ 0.995 (a ~200-step horizon) λ 0.95 credits ~20 steps, 0.98 ~50
+        "gamma0.995-lam0.98": [f"{A}gamma=0.995", f"{A}lam=0.98"],
     },
     "cppo": {
         "base": [],  # run before round 1 chose min_std=0.2: σ's floor was 0.02
@@ -164,6 +167,13 @@ DM_CONTROL: dict[str, dict[str, list[str]]] = {
         # round 7, as many as cppo's (fifteen): further towards the papers' 16–32 epochs (10 won over 5 in round 3) —
         # 0.815 vs 0.798 at two seeds, 0.822 vs 0.830 at five (ReacherHard 805.1 vs 846.6): not the default
         "clip0.1-draws8-limit3-epochs16": [*D8, f"{A}action_limit=3", f"{A}num_learning_epochs=16"],
+        # round 8, as many as cppo's (sixteen): PPO's round-8 knob on the winner, GAE's λ 0.98
+        "clip0.1-draws8-limit3-epochs10-lam0.98": [
+            *D8,
+            f"{A}action_limit=3",
+            f"{A}num_learning_epochs=10",
+            f"{A}lam=0.98",
+        ],
     },
 }
 VALUECLIP_EPOCHS10 = [f"{A}use_clipped_value_loss=true", f"{A}num_learning_epochs=10"]  # MultiGoal FPO++ round 2
