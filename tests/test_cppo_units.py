@@ -8,6 +8,7 @@ import pytest
 import torch
 from tensordict import TensorDict
 
+from cppo.checks import validate
 from cppo.config import AgentCfg, PolicyCfg, PPOCfg
 from cppo.cppo.config import CPPOCfg, CPPOStudyCfg
 from cppo.cppo.kernel import GaussianKernel, gaussian_entropy, gaussian_kl, gaussian_log_prob
@@ -182,6 +183,30 @@ def test_a_widening_box_keeps_the_flow_in_the_envs_box_until_its_share_of_the_ru
     fill_rollout(played)
     with pytest.raises(UsageError, match="widen_box_at.*cppo.runner:Runner"):
         played.update()
+
+
+def test_a_late_std_ceiling_leaves_the_first_half_alone_then_lowers_sigma_to_its_end_value():
+    torch.manual_seed(0)
+    alg = make_cppo(num_envs=64, config=CPPOStudyCfg, min_std=0.2, late_max_std=0.25)
+    obs = TensorDict({"policy": torch.randn(64, 3)}, batch_size=[64])
+    assert float(alg.actor.kernel.std.detach().max()) == pytest.approx(1.0)  # init_noise_std, under the ceiling of 2
+    for run_left, ceiling in ((0.5, 2.0), (0.25, (2.0 * 0.25) ** 0.5), (0.0, 0.25)):  # log-linear over the 2nd half
+        alg.run_left = run_left
+        alg.act(obs)  # the rollout samples with the clamped σ, and stores it as the update's σ_old
+        assert alg.transition.distribution_params is not None
+        stored_std = alg.transition.distribution_params[1]
+        torch.testing.assert_close(stored_std, torch.full_like(stored_std, min(1.0, ceiling)))
+    fill_rollout(alg)
+    alg.update()
+    torch.testing.assert_close(alg.actor.kernel.std.detach(), torch.full((2,), 0.25))  # the update kept it capped
+    # Outside a run (play.py's sampler), σ is capped as the run ended.
+    played = make_cppo(config=CPPOStudyCfg, min_std=0.2, late_max_std=0.25, run_left=None)
+    torch.testing.assert_close(played.actor.kernel.std, torch.full((2,), 0.25))
+    fill_rollout(played)
+    with pytest.raises(UsageError, match="late_max_std.*cppo.runner:Runner"):
+        played.update()
+    with pytest.raises(UsageError, match=r"late_max_std=0.1: must be 0 \(off\) or in \[min_std, max_std\)"):
+        validate(AgentCfg(algorithm=CPPOStudyCfg(min_std=0.2, late_max_std=0.1)), "agent.")
 
 
 def test_marginal_entropy_bonus_spreads_one_states_actions():

@@ -99,12 +99,25 @@ class CPPOStudyCfg(CPPOCfg):
     """> 0: the flow's box is the env's ±1 until this share of the run is behind, then ±action_limit — the wide box's
     hiding of the kernel's noise where the policy saturates, without its slow start (the FingerTurnEasy experiment,
     bench/RESULTS.md). Needs cppo's runner (it knows the run's length)."""
+    late_max_std: float = 0.0
+    """> 0: σ's ceiling falls from max_std at half the run to this at its end (log σ linearly), so the kernel's
+    noise shrinks late where σ has not fallen on its own; the first half is the default's. The FingerTurnEasy
+    experiment, bench/RESULTS.md. Needs cppo's runner."""
 
     class_name: ClassVar[str] = "cppo.cppo.study:CPPOStudy"
     limits: ClassVar[dict[str, str]] = {
         **CPPOCfg.limits, "reference_ema": "[0, 1)", "score_coef": ">= 0", "marginal_entropy_coef": ">= 0",
         "marginal_entropy_samples": ">= 2", "zero_noise_share": "[0, 1]", "widen_box_at": "[0, 1)",
+        "late_max_std": ">= 0",
     }  # fmt: skip
+
+    def invariants(self, prefix: str) -> Iterator[str]:
+        yield from super().invariants(prefix)
+        if self.late_max_std > 0 and not self.min_std <= self.late_max_std < self.max_std:
+            yield (
+                f"bad value {prefix}late_max_std={self.late_max_std}: must be 0 (off) or in [min_std, max_std) "
+                f"= [{self.min_std}, {self.max_std})"
+            )
 
     def actor_fields(self) -> tuple[str, ...]:
         return (*super().actor_fields(), "squash")

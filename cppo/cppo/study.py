@@ -20,7 +20,7 @@ from cppo.errors import UsageError
 
 class CPPOStudy(CPPO):
     _run_left: float | None = None
-    widen_box_at = 0.0
+    widen_box_at = late_max_std = 0.0
 
     def __init__(
         self,
@@ -34,6 +34,7 @@ class CPPOStudy(CPPO):
         marginal_entropy_samples: int = 8,
         zero_noise_share: float = 0.0,
         widen_box_at: float = 0.0,
+        late_max_std: float = 0.0,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
@@ -45,6 +46,10 @@ class CPPOStudy(CPPO):
         # The flow's box the run ends in (action_limit): a policy loaded to play or export acts in it; while a run
         # is before `widen_box_at` of its length, the box is the env's own ±1.
         self.widen_box_at, self.wide_action_limit = widen_box_at, self.actor.action_limit
+        # σ's ceiling the run ends with (late_max_std) is likewise the one a policy outside a run samples with.
+        self.late_max_std, self.std_range = late_max_std, self.actor.kernel.log_std_range
+        if late_max_std > 0:
+            self.lower_std_ceiling(1.0)
 
     @property
     def run_left(self) -> float | None:
@@ -57,18 +62,27 @@ class CPPOStudy(CPPO):
         self._run_left = value
         if value is not None and 1 - value < self.widen_box_at:
             self.set_action_limit(min(1.0, self.wide_action_limit))
+        if value is not None and self.late_max_std > 0:
+            self.lower_std_ceiling(min(max(2 * (1 - value) - 1, 0.0), 1.0))
+
+    def lower_std_ceiling(self, share: float) -> None:
+        """σ's ceiling, geometrically from max_std (at half the run: share 0) to late_max_std (at its end: share
+        1). Set before each rollout, so the rollout and its update clamp σ alike (the stored σ_old is the rollout's)."""
+        low, high = self.std_range  # log σ's floor and ceiling as configured
+        self.actor.kernel.log_std_range = (low, high + share * (math.log(self.late_max_std) - high))
 
     def optimize(self) -> dict[str, float]:
         """Widen the box once `widen_box_at` of the run is behind: this update's distillation targets already
-        may leave ±1, and so may the next rollout's flow samples."""
-        if self.widen_box_at > 0:
-            if self.run_left is None:
-                raise UsageError(
-                    "widen_box_at widens the box at a share of the run, whose length rsl_rl's OnPolicyRunner does not "
-                    "tell the algorithm: train with cppo.runner:Runner (an OnPolicyRunner, same arguments) or set 0"
-                )
-            if 1 - self.run_left >= self.widen_box_at:
-                self.set_action_limit(self.wide_action_limit)
+        may leave ±1, and so may the next rollout's flow samples. (σ's late ceiling is set with run_left.)"""
+        run_left = self.run_left
+        scheduled = [name for name in ("widen_box_at", "late_max_std") if getattr(self, name) > 0]
+        if scheduled and run_left is None:
+            raise UsageError(
+                f"{scheduled[0]} follows the share of the run behind, whose length rsl_rl's OnPolicyRunner does not "
+                "tell the algorithm: train with cppo.runner:Runner (an OnPolicyRunner, same arguments) or set 0"
+            )
+        if self.widen_box_at > 0 and run_left is not None and 1 - run_left >= self.widen_box_at:
+            self.set_action_limit(self.wide_action_limit)
         return super().optimize()
 
     def set_action_limit(self, limit: float) -> None:
