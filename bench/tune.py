@@ -169,7 +169,7 @@ DM_CONTROL: dict[str, dict[str, list[str]]] = {
         # 0.815 vs 0.798 at two seeds, 0.822 vs 0.830 at five (ReacherHard 805.1 vs 846.6): not the default
         "clip0.1-draws8-limit3-epochs16": [*D8, f"{A}action_limit=3", f"{A}num_learning_epochs=16"],
         # round 8, as many as cppo's (sixteen): PPO's round-8 knob on the winner, GAE's λ 0.98 — 0.803 vs 0.798 at two
-        # seeds (CartpoleSwingup 806.5 and 831.4, ReacherHard 831.8 and 741.7)
+        # seeds, 0.826 vs 0.830 at five (bench/tune/fpo_5seeds.md): not the default
         "clip0.1-draws8-limit3-epochs10-lam0.98": [
             *D8,
             f"{A}action_limit=3",
