@@ -159,7 +159,8 @@ def test_a_users_isaac_lab_config_trains_plays_and_exports_through_isaac_labs_ow
 
     playing = subprocess.Popen(
         [str(isaaclab), "play", *common, "--num_envs", "16", "agent.device=cpu"],
-        cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=tmp_path, env={**environment, "PYTHONFAULTHANDLER": "1"},  # SIGABRT prints every thread's stack
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     exported = next((tmp_path / "logs" / "rsl_rl" / "cartpole_cppo").glob("*")) / "exported"
     lines = []
@@ -171,7 +172,12 @@ def test_a_users_isaac_lab_config_trains_plays_and_exports_through_isaac_labs_ow
                 time.sleep(3)
                 playing.send_signal(signal.SIGINT)
                 break
-        output = "".join(lines) + playing.communicate(timeout=120)[0]
+        try:
+            output = "".join(lines) + playing.communicate(timeout=120)[0]
+        except subprocess.TimeoutExpired:  # seen once in CI (2026-12-08), not reproduced alone: say where it waits
+            playing.send_signal(signal.SIGABRT)
+            stacks = playing.communicate(timeout=60)[0][-6000:]
+            pytest.fail(f"isaaclab play did not exit 120 s after Ctrl-C; its stacks:\n{stacks}")
     finally:
         playing.kill()
     assert playing.returncode == 0 and "Traceback" not in output, output[-3000:]
