@@ -47,7 +47,7 @@ class CPPOStudy(CPPO):
         # is before `widen_box_at` of its length, the box is the env's own ±1.
         self.widen_box_at, self.wide_action_limit = widen_box_at, self.actor.action_limit
         # σ's ceiling the run ends with (late_max_std) is likewise the one a policy outside a run samples with.
-        self.late_max_std, self.std_range = late_max_std, self.actor.kernel.log_std_range
+        self.late_max_std, self.configured_log_std_range = late_max_std, self.actor.kernel.log_std_range
         if late_max_std > 0:
             self.lower_std_ceiling(1.0)
 
@@ -58,7 +58,7 @@ class CPPOStudy(CPPO):
     @run_left.setter
     def run_left(self, value: float | None) -> None:
         """The runner tells the share of the run ahead (at the start and after every iteration): before
-        `widen_box_at` of the run, the box is ±1."""
+        `widen_box_at` of the run, the box is ±1; σ's ceiling follows `late_max_std`'s schedule."""
         self._run_left = value
         if value is not None and 1 - value < self.widen_box_at:
             self.set_action_limit(min(1.0, self.wide_action_limit))
@@ -68,7 +68,7 @@ class CPPOStudy(CPPO):
     def lower_std_ceiling(self, share: float) -> None:
         """σ's ceiling, geometrically from max_std (at half the run: share 0) to late_max_std (at its end: share
         1). Set before each rollout, so the rollout and its update clamp σ alike (the stored σ_old is the rollout's)."""
-        low, high = self.std_range  # log σ's floor and ceiling as configured
+        low, high = self.configured_log_std_range
         self.actor.kernel.log_std_range = (low, high + share * (math.log(self.late_max_std) - high))
 
     def optimize(self) -> dict[str, float]:
